@@ -1,0 +1,147 @@
+"""Calls to the provider's token, revocation, introspection and UserInfo endpoints.
+
+The OAuth 2.0 protocol and client authentication are Authlib's; this module
+adds timeouts, maps every failure onto our error hierarchy and logs what
+happened without tokens or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+
+from .config import OktaConfig
+from .discovery import MetadataCache
+from .errors import LoginError, OktaError, ProviderError, ProviderUnavailable
+from .http import HttpClient, check_status, endpoint_name, json_object, raise_for_transport
+
+log = logging.getLogger("flask_okta_client")
+
+# OAuth error codes that mean the provider is in trouble, not the request.
+UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
+# OAuth error codes that mean this site's registration or configuration is wrong.
+CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type"})
+
+
+class GrantError(OktaError):
+    """The provider refused a grant (``invalid_grant``, ``invalid_scope``…)."""
+
+    status = 400
+    title = "The sign-in service refused the request"
+
+
+@contextmanager
+def provider_call(what: str, url: str) -> Iterator[None]:
+    """Translate transport, HTTP and OAuth failures of one call into our errors."""
+    try:
+        yield
+    except requests.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        log.warning("okta: %s at %s answered %s", what, endpoint_name(url), status)
+        raise ProviderUnavailable("The sign-in service is unavailable. Please try again in a moment.") from None
+    except requests.RequestException as exc:
+        raise_for_transport(exc, url)
+    except OAuthError as exc:
+        raise oauth_error(what, url, exc.error, exc.description) from None
+    except ValueError:
+        log.warning("okta: %s at %s answered with a body that is not a JSON object", what, endpoint_name(url))
+        raise ProviderError("The sign-in service sent an answer that could not be read.") from None
+
+
+def oauth_error(what: str, url: str, error: str | None, description: str | None) -> OktaError:
+    """The exception for an OAuth error response, logged with its code."""
+    log.warning("okta: %s at %s refused: %s (%s)", what, endpoint_name(url), error, description or "")
+    if error in UNAVAILABLE_ERRORS:
+        return ProviderUnavailable("The sign-in service is unavailable. Please try again in a moment.")
+    if error in CLIENT_ERRORS:
+        return ProviderError("The sign-in service refused this site's credentials.", error=error)
+    return GrantError(description or "The sign-in service refused the request.", error=error or "invalid_request")
+
+
+class ProviderClient:
+    """Talks to one provider's endpoints on behalf of one registered client."""
+
+    def __init__(self, config: OktaConfig, metadata: MetadataCache, http: HttpClient,
+                 auth_methods: tuple[Any, ...] = ()) -> None:
+        self.config = config
+        self.metadata = metadata
+        self.http = http
+        self.auth_methods = auth_methods
+
+    def _session(self) -> OAuth2Session:
+        """A fresh Authlib session per call: its token state is never shared."""
+        session = OAuth2Session(
+            client_id=self.config.client_id,
+            client_secret=self.config.client_secret,
+            token_endpoint_auth_method=self.config.client_auth_method,
+            revocation_endpoint_auth_method=self.config.client_auth_method,
+            default_timeout=self.config.http_timeout,
+        )
+        session.headers["User-Agent"] = "flask-okta-client"
+        for method in self.auth_methods:
+            session.register_client_auth_method(method)
+        return session
+
+    def endpoint(self, name: str) -> str:
+        url = self.metadata.get().get(name)
+        if not isinstance(url, str):
+            raise ProviderError(f"The sign-in service does not offer {name.replace('_', ' ')}.")
+        return url
+
+    def token_request(self, what: str, grant_type: str, **params: Any) -> dict[str, Any]:
+        """POST to the token endpoint with client authentication; the token response."""
+        url = self.endpoint("token_endpoint")
+        with provider_call(what, url), self._session() as session:
+            token = dict(session.fetch_token(url, grant_type=grant_type, **params))
+        if not isinstance(token.get("access_token"), str):
+            log.warning("okta: %s at %s returned no access_token", what, endpoint_name(url))
+            raise ProviderError("The sign-in service returned no access token.")
+        return token
+
+    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
+        """The authorization code grant, with the PKCE verifier."""
+        try:
+            return self.token_request(
+                "code exchange", "authorization_code",
+                code=code, code_verifier=code_verifier, redirect_uri=redirect_uri,
+            )
+        except GrantError as exc:
+            raise LoginError("The sign-in could not be completed. Please sign in again.", error=exc.error) from None
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        return self.token_request("refresh", "refresh_token", refresh_token=refresh_token)
+
+    def revoke(self, token: str, token_type_hint: str) -> bool:
+        """Revoke ``token`` when the provider has a revocation endpoint; True if it did."""
+        url = self.metadata.get().get("revocation_endpoint")
+        if not isinstance(url, str):
+            return False
+        with provider_call("revocation", url), self._session() as session:
+            response = session.revoke_token(url, token=token, token_type_hint=token_type_hint)
+            check_status(response)
+        if response.status_code != 200:
+            log.warning("okta: revocation at %s answered %s", endpoint_name(url), response.status_code)
+        return response.status_code == 200
+
+    def introspect(self, token: str, token_type_hint: str = "access_token") -> dict[str, Any]:
+        """RFC 7662 introspection; the provider's JSON answer."""
+        url = self.endpoint("introspection_endpoint")
+        with provider_call("introspection", url), self._session() as session:
+            response = session.introspect_token(url, token=token, token_type_hint=token_type_hint)
+            check_status(response)
+            body = json_object(response)
+        if response.status_code != 200 or not isinstance(body.get("active"), bool):
+            log.warning("okta: introspection at %s answered %s (%s)",
+                        endpoint_name(url), response.status_code, body.get("error"))
+            raise ProviderError("The sign-in service could not check the token.")
+        return body
+
+    def userinfo(self, access_token: str) -> dict[str, Any]:
+        url = self.endpoint("userinfo_endpoint")
+        return self.http.get_json(url, headers={"Authorization": f"Bearer {access_token}"})

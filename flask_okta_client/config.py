@@ -1,0 +1,312 @@
+"""One typed, validated configuration object, read once at ``init_app``.
+
+Every setting is looked up in ``app.config``, then in the environment under the
+same name, then in an Okta client SDK file (``okta.json`` / ``okta.ini``, found
+through ``OKTA_CLIENT_CONFIG`` or in the working directory). Mistakes raise
+:class:`~flask_okta_client.errors.ConfigError` naming the key and the fix.
+"""
+
+from __future__ import annotations
+
+import configparser
+import ipaddress
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none")
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+TOKEN_VALIDATION_MODES = ("auto", "local", "introspect")
+
+# Keys of the Okta client SDK's okta.json / okta.ini and the settings they feed.
+SDK_FILE_KEYS = {
+    "issuer": "OKTA_ISSUER",
+    "client_id": "OKTA_CLIENT_ID",
+    "client_secret": "OKTA_CLIENT_SECRET",
+    "scope": "OKTA_SCOPES",
+    "redirect_uri": "OKTA_REDIRECT_URI",
+    "logout_redirect_uri": "OKTA_POST_LOGOUT_REDIRECT_URI",
+    "audience": "OKTA_AUDIENCE",
+}
+
+
+@dataclass(frozen=True)
+class OktaConfig:
+    """The validated settings. Build it with :func:`load_config`."""
+
+    issuer: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    client_auth_method: str = "none"
+    redirect_uri: str | None = None
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    post_logout_redirect_uri: str | None = None
+    clock_skew: int = 60
+    url_prefix: str = ""
+    default_redirect: str = "/"
+    prompt: str | None = None
+    max_age: int | None = None
+    acr_values: str | None = None
+    id_token_algorithms: tuple[str, ...] | None = None
+    access_token_algorithms: tuple[str, ...] | None = None
+    audience: str = "api://default"
+    token_validation: str = "auto"
+    use_userinfo: bool = False
+    http_timeout: float = 5.0
+    metadata_ttl: int = 3600
+    jwks_ttl: int = 3600
+    jwks_refresh_cooldown: float = 60.0
+    login_timeout: int = 600
+    max_pending_logins: int = 5
+    verified_token_cache_size: int = 10_000
+
+    @property
+    def is_org_authorization_server(self) -> bool:
+        """Okta's org authorization server: an issuer with no ``/oauth2/`` path."""
+        return "/oauth2/" not in urlsplit(self.issuer).path + "/"
+
+
+def _text(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{key} must be a non-empty string")
+    return value.strip()
+
+
+def _int(key: str, value: Any, minimum: int = 0) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}, got {number}")
+    return number
+
+
+def _float(key: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must be a number of seconds, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{key} must be greater than 0, got {number}")
+    return number
+
+
+def _bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{key} must be true or false, got {value!r}")
+
+
+def _words(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        words = value.replace(",", " ").split()
+    elif isinstance(value, (list, tuple)) and all(isinstance(w, str) for w in value):
+        words = [w.strip() for w in value if w.strip()]
+    else:
+        raise ConfigError(f"{key} must be a list or a space-separated string, got {value!r}")
+    if not words:
+        raise ConfigError(f"{key} must not be empty")
+    return tuple(dict.fromkeys(words))
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url(key: str, value: Any) -> str:
+    """An absolute URL: https anywhere, http only on a loopback host."""
+    url = _text(key, value)
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{key} must be an absolute https:// URL, got {url!r}")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ConfigError(f"{key} must use https:// (http:// is allowed only for localhost), got {url!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{key} must not have a query or fragment, got {url!r}")
+    return url
+
+
+def _algorithms(key: str, value: Any) -> tuple[str, ...]:
+    names = _words(key, value)
+    for name in names:
+        if name not in ASYMMETRIC_ALGORITHMS + HMAC_ALGORITHMS:
+            raise ConfigError(
+                f"{key} lists {name!r}; allowed: {', '.join(ASYMMETRIC_ALGORITHMS + HMAC_ALGORITHMS)}"
+            )
+    return names
+
+
+def read_sdk_file(path: Path) -> dict[str, Any]:
+    """Settings from an Okta client SDK ``okta.json`` or ``okta.ini`` file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"OKTA_CLIENT_CONFIG: cannot read {path}: {exc.strerror}") from None
+    if path.suffix == ".ini":
+        parser = configparser.ConfigParser()
+        try:
+            parser.read_string(text)
+        except configparser.Error as exc:
+            raise ConfigError(f"OKTA_CLIENT_CONFIG: {path} is not a valid INI file: {exc}") from None
+        section = parser["okta"] if parser.has_section("okta") else parser[parser.sections()[0]] if parser.sections() else {}
+        data: Any = dict(section)
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(f"OKTA_CLIENT_CONFIG: {path} is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"OKTA_CLIENT_CONFIG: {path} must hold a JSON object")
+    return {SDK_FILE_KEYS[k]: v for k, v in data.items() if k in SDK_FILE_KEYS}
+
+
+def _sdk_file_settings(lookup: Callable[[str], Any]) -> dict[str, Any]:
+    configured = lookup("OKTA_CLIENT_CONFIG")
+    if configured:
+        return read_sdk_file(Path(configured))
+    for name in ("okta.json", "okta.ini"):
+        candidate = Path.cwd() / name
+        if candidate.is_file():
+            return read_sdk_file(candidate)
+    return {}
+
+
+def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str]) -> Callable[[str], Any]:
+    """Look a key up in the Flask config, then the environment, then the SDK file."""
+
+    def first(key: str) -> Any:
+        if app_config.get(key) is not None:
+            return app_config[key]
+        return environ.get(key)
+
+    file_settings = _sdk_file_settings(first)
+
+    def lookup(key: str) -> Any:
+        value = first(key)
+        return file_settings.get(key) if value is None else value
+
+    return lookup
+
+
+def _issuer(get: Callable[[str], Any]) -> str:
+    if get("OKTA_ISSUER"):
+        return _url("OKTA_ISSUER", get("OKTA_ISSUER"))
+    domain = get("OKTA_DOMAIN")
+    if not domain:
+        raise ConfigError(
+            "OKTA_ISSUER is not set: set it (e.g. https://dev-123.okta.com/oauth2/default) "
+            "or set OKTA_DOMAIN (and OKTA_AUTHORIZATION_SERVER_ID, default 'default')"
+        )
+    domain = _text("OKTA_DOMAIN", domain).removesuffix("/")
+    if "://" not in domain:
+        domain = f"https://{domain}"
+    server_id = get("OKTA_AUTHORIZATION_SERVER_ID")
+    server_id = "default" if server_id is None else str(server_id).strip()
+    # An empty server id (or "org") selects Okta's org authorization server.
+    issuer = domain if server_id in ("", "org") else f"{domain}/oauth2/{server_id}"
+    return _url("OKTA_DOMAIN", issuer)
+
+
+def _client_auth_method(get: Callable[[str], Any], secret: str | None) -> str:
+    method = get("OKTA_CLIENT_AUTH_METHOD")
+    if method is None:
+        return "client_secret_basic" if secret else "none"
+    method = _choice("OKTA_CLIENT_AUTH_METHOD", method, CLIENT_AUTH_METHODS)
+    if method.startswith("client_secret") and not secret:
+        raise ConfigError(f"OKTA_CLIENT_AUTH_METHOD is {method} but OKTA_CLIENT_SECRET is not set")
+    return method
+
+
+def _relative_path(key: str, value: Any) -> str:
+    path = _text(key, value)
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        raise ConfigError(f"{key} must be a path on this site starting with '/', got {path!r}")
+    return path
+
+
+def _optional(get: Callable[[str], Any], key: str, parse: Callable[[str, Any], Any]) -> Any:
+    value = get(key)
+    return None if value is None or value == "" else parse(key, value)
+
+
+def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> OktaConfig:
+    """Read and validate every ``OKTA_*`` setting."""
+    get = settings_lookup(app_config, os.environ if environ is None else environ)
+
+    def get_or(key: str, default: Any) -> Any:
+        value = get(key)
+        return default if value is None or value == "" else value
+
+    issuer = _issuer(get)
+    if not get("OKTA_CLIENT_ID"):
+        raise ConfigError(
+            "OKTA_CLIENT_ID is not set: copy the Client ID of your Okta app integration into "
+            "app.config['OKTA_CLIENT_ID'] or the OKTA_CLIENT_ID environment variable"
+        )
+    secret = _optional(get, "OKTA_CLIENT_SECRET", _text)
+    scopes = _words("OKTA_SCOPES", get_or("OKTA_SCOPES", "openid profile email"))
+    if "openid" not in scopes:
+        raise ConfigError("OKTA_SCOPES must include 'openid' for sign-in")
+    prefix = get_or("OKTA_URL_PREFIX", "")
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        raise ConfigError(f"OKTA_URL_PREFIX must start with '/' and not end with '/', got {prefix!r}")
+    prompt = _optional(get, "OKTA_PROMPT", _text)
+    if prompt and not set(prompt.split()) <= {"none", "login", "consent", "select_account"}:
+        raise ConfigError(f"OKTA_PROMPT must be none, login, consent or select_account; got {prompt!r}")
+    return OktaConfig(
+        issuer=issuer,
+        client_id=_text("OKTA_CLIENT_ID", get("OKTA_CLIENT_ID")),
+        client_secret=secret,
+        client_auth_method=_client_auth_method(get, secret),
+        redirect_uri=_optional(get, "OKTA_REDIRECT_URI", _url),
+        scopes=scopes,
+        post_logout_redirect_uri=_optional(get, "OKTA_POST_LOGOUT_REDIRECT_URI", _url),
+        clock_skew=_int("OKTA_CLOCK_SKEW", get_or("OKTA_CLOCK_SKEW", 60)),
+        url_prefix=prefix,
+        default_redirect=_relative_path("OKTA_DEFAULT_REDIRECT", get_or("OKTA_DEFAULT_REDIRECT", "/")),
+        prompt=prompt,
+        max_age=_optional(get, "OKTA_MAX_AGE", _int),
+        acr_values=_optional(get, "OKTA_ACR_VALUES", _text),
+        id_token_algorithms=_optional(get, "OKTA_ID_TOKEN_ALGORITHMS", _algorithms),
+        access_token_algorithms=_optional(get, "OKTA_ACCESS_TOKEN_ALGORITHMS", _algorithms),
+        audience=_text("OKTA_AUDIENCE", get_or("OKTA_AUDIENCE", "api://default")),
+        token_validation=_choice(
+            "OKTA_TOKEN_VALIDATION", get_or("OKTA_TOKEN_VALIDATION", "auto"), TOKEN_VALIDATION_MODES
+        ),
+        use_userinfo=_bool("OKTA_USE_USERINFO", get_or("OKTA_USE_USERINFO", False)),
+        http_timeout=_float("OKTA_HTTP_TIMEOUT", get_or("OKTA_HTTP_TIMEOUT", 5)),
+        metadata_ttl=_int("OKTA_METADATA_TTL", get_or("OKTA_METADATA_TTL", 3600), minimum=1),
+        jwks_ttl=_int("OKTA_JWKS_TTL", get_or("OKTA_JWKS_TTL", 3600), minimum=1),
+        jwks_refresh_cooldown=_float("OKTA_JWKS_REFRESH_COOLDOWN", get_or("OKTA_JWKS_REFRESH_COOLDOWN", 60)),
+        login_timeout=_int("OKTA_LOGIN_TIMEOUT", get_or("OKTA_LOGIN_TIMEOUT", 600), minimum=1),
+        max_pending_logins=_int("OKTA_MAX_PENDING_LOGINS", get_or("OKTA_MAX_PENDING_LOGINS", 5), minimum=1),
+        verified_token_cache_size=_int(
+            "OKTA_VERIFIED_TOKEN_CACHE_SIZE", get_or("OKTA_VERIFIED_TOKEN_CACHE_SIZE", 10_000)
+        ),
+    )

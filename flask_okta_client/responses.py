@@ -1,0 +1,41 @@
+"""How errors and refusals are answered: HTML pages for browsers, JSON for APIs."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, jsonify, render_template, request
+
+from .errors import OktaError
+
+log = logging.getLogger("flask_okta_client")
+
+
+def is_page_navigation() -> bool:
+    """Whether this request is a top-level page load a browser user will see.
+
+    Not when it prefers JSON, carries ``X-Requested-With``, or its
+    ``Sec-Fetch-Mode`` says it is a fetch rather than a navigation.
+    """
+    if request.headers.get("X-Requested-With"):
+        return False
+    mode = request.headers.get("Sec-Fetch-Mode")
+    if mode is not None and mode != "navigate":
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best != "application/json"
+
+
+def error_response(error: OktaError) -> Response:
+    """The single place an :class:`OktaError` becomes an HTTP answer."""
+    if error.status >= 500:
+        log.warning("okta: answering %s (%s) to %s %s", error.status, error.error, request.method, request.path)
+    if is_page_navigation():
+        response = Response(render_template("okta/error.html", error=error), status=error.status)
+    else:
+        response = jsonify(error=error.error, error_description=error.description)
+        response.status_code = error.status
+    response.headers["Cache-Control"] = "no-store"
+    if error.status == 503:
+        response.headers["Retry-After"] = "30"
+    return response

@@ -1,0 +1,23 @@
+"""Blinker signals for the moments users care about.
+
+Connect a receiver the Flask way::
+
+    from flask_okta_client import signals
+
+    @signals.user_logged_in.connect_via(app)
+    def remember(sender, user, **extra):
+        audit.log("login", user.sub)
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: Sent with ``user`` (a :class:`~flask_okta_client.user.User`) after a sign-in succeeds.
+user_logged_in = _signals.signal("okta-user-logged-in")
+#: Sent with ``user`` just before the session is cleared on sign-out.
+user_logged_out = _signals.signal("okta-user-logged-out")
+#: Sent with ``error`` (an :class:`~flask_okta_client.errors.OktaError`) when a callback fails.
+login_failed = _signals.signal("okta-login-failed")

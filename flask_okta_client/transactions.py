@@ -1,0 +1,76 @@
+"""Pending sign-ins (state, nonce, PKCE verifier, next URL), kept in the session.
+
+Each is keyed by its ``state``, so two tabs can sign in at once; each is
+single-use, expires, and only the newest few are kept so the cookie stays small.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import MutableMapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+SESSION_KEY = "_okta_logins"
+
+
+@dataclass(frozen=True)
+class LoginTransaction:
+    state: str
+    nonce: str
+    code_verifier: str
+    redirect_uri: str
+    next_url: str
+    expires_at: float
+    max_age: int | None = None
+
+    @property
+    def code_challenge(self) -> str:
+        return create_s256_code_challenge(self.code_verifier)
+
+
+def _pending(session: MutableMapping[str, Any]) -> dict[str, dict[str, Any]]:
+    pending = session.get(SESSION_KEY)
+    return dict(pending) if isinstance(pending, dict) else {}
+
+
+def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_url: str,
+                lifetime: int, max_pending: int, max_age: int | None = None) -> LoginTransaction:
+    """Create and remember a new transaction; drop expired and surplus old ones."""
+    now = time.time()
+    transaction = LoginTransaction(
+        state=secrets.token_urlsafe(32),
+        nonce=secrets.token_urlsafe(32),
+        code_verifier=secrets.token_urlsafe(64),
+        redirect_uri=redirect_uri,
+        next_url=next_url,
+        expires_at=now + lifetime,
+        max_age=max_age,
+    )
+    live = sorted(
+        (t for t in _pending(session).values() if isinstance(t.get("expires_at"), (int, float)) and t["expires_at"] > now),
+        key=lambda t: t["expires_at"],
+    )
+    kept = live[len(live) - (max_pending - 1):] if max_pending > 1 else []
+    session[SESSION_KEY] = {t["state"]: t for t in kept} | {transaction.state: asdict(transaction)}
+    return transaction
+
+
+def take_login(session: MutableMapping[str, Any], state: str | None) -> LoginTransaction | None:
+    """Remove and return the live transaction for ``state``; ``None`` if unknown or expired."""
+    pending = _pending(session)
+    if not state or state not in pending:
+        return None
+    stored = pending.pop(state)
+    if pending:
+        session[SESSION_KEY] = pending
+    else:
+        session.pop(SESSION_KEY, None)
+    try:
+        transaction = LoginTransaction(**stored)
+    except TypeError:
+        return None
+    return transaction if transaction.expires_at > time.time() else None

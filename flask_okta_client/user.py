@@ -1,0 +1,92 @@
+"""``current_user``: the signed-in user of this request, or an anonymous one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, session
+from werkzeug.local import LocalProxy
+
+from .storage import SignedInUser
+
+
+class User:
+    """A signed-in user; ``claims`` are the verified ID token claims."""
+
+    is_authenticated = True
+
+    def __init__(self, stored: SignedInUser) -> None:
+        self._stored = stored
+
+    def __repr__(self) -> str:
+        return f"<User sub={self.sub!r}>"
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        return self._stored.claims
+
+    @property
+    def sub(self) -> str:
+        return self.claims["sub"]
+
+    @property
+    def email(self) -> str | None:
+        return self.claims.get("email")
+
+    @property
+    def name(self) -> str | None:
+        return self.claims.get("name") or self.claims.get("preferred_username") or self.email
+
+    @property
+    def groups(self) -> list[str]:
+        groups = self.claims.get("groups")
+        return [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
+
+    @property
+    def access_token(self) -> str:
+        return self._stored.access_token
+
+    @property
+    def id_token(self) -> str:
+        return self._stored.id_token
+
+    @property
+    def has_refresh_token(self) -> bool:
+        return self._stored.refresh_token is not None
+
+    @property
+    def access_token_expires_at(self) -> float | None:
+        return self._stored.expires_at
+
+    @property
+    def id_token_expires_at(self) -> float | None:
+        exp = self.claims.get("exp")
+        return float(exp) if isinstance(exp, (int, float)) else None
+
+
+class AnonymousUser:
+    """Nobody is signed in."""
+
+    is_authenticated = False
+    claims: dict[str, Any] = {}
+    sub = email = name = access_token = id_token = None
+    groups: list[str] = []
+    has_refresh_token = False
+
+    def __repr__(self) -> str:
+        return "<AnonymousUser>"
+
+
+def load_user() -> User | AnonymousUser:
+    """The user of this request, loaded once per request from the token store."""
+    if "_okta_user" not in g:
+        stored = current_app.extensions["okta"].store.load(session)
+        g._okta_user = User(stored) if stored is not None else AnonymousUser()
+    return g._okta_user
+
+
+def forget_user() -> None:
+    g.pop("_okta_user", None)
+
+
+current_user: User | AnonymousUser = LocalProxy(load_user)  # type: ignore[assignment]

@@ -1,0 +1,194 @@
+"""Token rules as pure functions: parsing, header policy, signature, claims.
+
+Nothing here talks to the network or to Flask; callers pass keys, clocks and
+expectations in. Every failure raises :class:`TokenValidationError` with a
+message safe to log (it never contains the token).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc.jwk import Key
+from joserfc.jws import JWSRegistry
+from joserfc.util import urlsafe_b64decode
+
+from .errors import TokenValidationError
+
+# Header parameters that could point the verifier at attacker-chosen keys: never used.
+IGNORED_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c")
+MAX_TOKEN_LENGTH = 16_384
+
+
+@dataclass(frozen=True)
+class CompactJWS:
+    """A JWS in compact serialization, split and decoded but not yet trusted."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+    @property
+    def alg(self) -> str:
+        return self.header["alg"]
+
+    @property
+    def kid(self) -> str | None:
+        return self.header.get("kid")
+
+
+def _json_object(segment: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(urlsafe_b64decode(segment))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+        raise TokenValidationError(f"The token's {what} is not valid base64url JSON.") from None
+    if not isinstance(value, dict):
+        raise TokenValidationError(f"The token's {what} is not a JSON object.")
+    return value
+
+
+def parse_compact(token: str | bytes) -> CompactJWS:
+    """Split ``header.payload.signature``; refuse anything else (JWE, JSON serialization…)."""
+    if isinstance(token, str):
+        if not token.isascii():
+            raise TokenValidationError("The token is malformed.")
+        token = token.encode("ascii")
+    if not isinstance(token, bytes) or len(token) > MAX_TOKEN_LENGTH or token.count(b".") != 2:
+        raise TokenValidationError("The token is malformed.")
+    header_segment, payload_segment, signature_segment = token.split(b".")
+    header = _json_object(header_segment, "header")
+    claims = _json_object(payload_segment, "payload")
+    try:
+        signature = urlsafe_b64decode(signature_segment)
+    except binascii.Error:
+        raise TokenValidationError("The token's signature is not valid base64url.") from None
+    if not isinstance(header.get("alg"), str):
+        raise TokenValidationError("The token's header has no algorithm.")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise TokenValidationError("The token's key id is not a string.")
+    return CompactJWS(header, claims, header_segment + b"." + payload_segment, signature)
+
+
+def check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:
+    """The algorithm must be one we allow; ``crit`` extensions are not understood."""
+    alg = header.get("alg")
+    if alg == "none" or alg not in algorithms:
+        raise TokenValidationError(f"The token's algorithm {alg!r} is not allowed.")
+    if "crit" in header:
+        raise TokenValidationError("The token has critical header parameters this site does not understand.")
+    if header.get("b64") is False:
+        raise TokenValidationError("Unencoded JWS payloads are not accepted.")
+
+
+def verify_signature(jws: CompactJWS, key: Key) -> None:
+    """Check the signature with ``key``, using the header's (already allowed) algorithm."""
+    algorithm = JWSRegistry.algorithms[jws.alg]
+    try:
+        valid = algorithm.verify(jws.signing_input, jws.signature, key)
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        raise TokenValidationError("The token's signature is invalid.")
+
+
+def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
+    value = claims.get(name)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TokenValidationError(f"The token's {name!r} claim is missing or not a number.")
+    return value
+
+
+def check_times(claims: Mapping[str, Any], *, now: float, leeway: float, require_iat: bool = True) -> None:
+    """``exp`` in the future, ``iat`` and ``nbf`` not in the future (with ``leeway``)."""
+    expires = _number(claims, "exp", required=True)
+    assert expires is not None
+    if expires <= now - leeway:
+        raise TokenValidationError("The token has expired.")
+    issued = _number(claims, "iat", required=require_iat)
+    if issued is not None and issued > now + leeway:
+        raise TokenValidationError("The token was issued in the future.")
+    not_before = _number(claims, "nbf", required=False)
+    if not_before is not None and not_before > now + leeway:
+        raise TokenValidationError("The token is not valid yet.")
+
+
+def check_issuer(claims: Mapping[str, Any], issuer: str) -> None:
+    if claims.get("iss") != issuer:
+        raise TokenValidationError("The token was issued by another issuer.")
+
+
+def audiences(claims: Mapping[str, Any]) -> list[str]:
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return [aud]
+    if isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+        return aud
+    raise TokenValidationError("The token's audience is missing or malformed.")
+
+
+def check_audience(claims: Mapping[str, Any], audience: str) -> None:
+    if audience not in audiences(claims):
+        raise TokenValidationError("The token is meant for another audience.")
+
+
+def check_authorized_party(claims: Mapping[str, Any], client_id: str) -> None:
+    """OIDC Core 3.1.3.7: several audiences need ``azp``; an ``azp`` must be us."""
+    azp = claims.get("azp")
+    if len(audiences(claims)) > 1 and azp is None:
+        raise TokenValidationError("The ID token has several audiences but no authorized party.")
+    if azp is not None and azp != client_id:
+        raise TokenValidationError("The ID token was issued to another client.")
+
+
+def check_nonce(claims: Mapping[str, Any], nonce: str) -> None:
+    sent = claims.get("nonce")
+    if not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), nonce.encode()):
+        raise TokenValidationError("The ID token's nonce does not match this sign-in.")
+
+
+def token_hash(value: str, alg: str) -> str:
+    """``at_hash`` / ``c_hash``: left half of the hash that matches ``alg``, base64url."""
+    bits = "512" if alg == "EdDSA" else alg[2:]
+    digest = hashlib.new(f"sha{bits}", value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+
+
+def check_access_token_hash(claims: Mapping[str, Any], access_token: str, alg: str) -> None:
+    at_hash = claims.get("at_hash")
+    if at_hash is not None and not hmac.compare_digest(str(at_hash), token_hash(access_token, alg)):
+        raise TokenValidationError("The ID token's at_hash does not match the access token.")
+
+
+def check_auth_time(claims: Mapping[str, Any], *, max_age: int, now: float, leeway: float) -> None:
+    """With ``max_age`` requested, ``auth_time`` must be present and recent enough."""
+    auth_time = _number(claims, "auth_time", required=True)
+    assert auth_time is not None
+    if auth_time + max_age < now - leeway:
+        raise TokenValidationError("The sign-in is older than the requested max_age.")
+
+
+def check_subject(claims: Mapping[str, Any]) -> None:
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise TokenValidationError("The token has no subject.")
+
+
+def token_scopes(claims: Mapping[str, Any]) -> frozenset[str]:
+    """Scopes from Okta's ``scp`` list, or a space-separated ``scope`` / ``scp`` string."""
+    for name in ("scp", "scope"):
+        value = claims.get(name)
+        if isinstance(value, str):
+            return frozenset(value.split())
+        if isinstance(value, list):
+            return frozenset(v for v in value if isinstance(v, str))
+    return frozenset()

@@ -1,0 +1,88 @@
+"""Verifies ID tokens and JWT access tokens of one provider."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from joserfc.jwk import Key, OctKey
+
+from . import validation as rules
+from .config import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, OktaConfig
+from .discovery import MetadataCache
+from .errors import TokenValidationError
+from .jwks import JwksCache
+
+DEFAULT_ALGORITHMS = ("RS256",)
+
+
+class TokenVerifier:
+    """Signature and claim checks with keys from the provider's JWKS.
+
+    Allowed algorithms come from configuration or, failing that, from the
+    discovery document (asymmetric ones only); never from the token. HMAC is
+    accepted only when configured, and then only with the client secret.
+    """
+
+    def __init__(self, config: OktaConfig, metadata: MetadataCache, jwks: JwksCache,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.metadata = metadata
+        self.jwks = jwks
+        self.clock = clock
+        self._hmac_key = OctKey.import_key(config.client_secret) if config.client_secret else None
+
+    def id_token_algorithms(self) -> tuple[str, ...]:
+        if self.config.id_token_algorithms:
+            return self.config.id_token_algorithms
+        advertised = self.metadata.get().signing_algorithms("id_token_signing_alg_values_supported")
+        return tuple(a for a in advertised if a in ASYMMETRIC_ALGORITHMS) or DEFAULT_ALGORITHMS
+
+    def access_token_algorithms(self) -> tuple[str, ...]:
+        return self.config.access_token_algorithms or self.id_token_algorithms()
+
+    def verified_jws(self, token: str, algorithms: tuple[str, ...]) -> rules.CompactJWS:
+        """Parse, apply the header policy and check the signature."""
+        jws = rules.parse_compact(token)
+        rules.check_header(jws.header, algorithms)
+        rules.verify_signature(jws, self._key_for(jws))
+        return jws
+
+    def _key_for(self, jws: rules.CompactJWS) -> Key:
+        if jws.alg in HMAC_ALGORITHMS:
+            if self._hmac_key is None:
+                raise TokenValidationError("HMAC-signed tokens need a client secret.")
+            return self._hmac_key
+        return self.jwks.key_for(jws.kid, jws.alg)
+
+    def verify_id_token(self, token: str, *, nonce: str | None, access_token: str | None = None,
+                        max_age: int | None = None) -> dict[str, Any]:
+        """All of OpenID Connect Core 3.1.3.7; returns the claims.
+
+        ``nonce=None`` is only for refreshed ID tokens, which carry no new nonce.
+        """
+        jws = self.verified_jws(token, self.id_token_algorithms())
+        claims = jws.claims
+        now, leeway = self.clock(), self.config.clock_skew
+        rules.check_issuer(claims, self.config.issuer)
+        rules.check_audience(claims, self.config.client_id)
+        rules.check_authorized_party(claims, self.config.client_id)
+        rules.check_subject(claims)
+        rules.check_times(claims, now=now, leeway=leeway)
+        if nonce is not None:
+            rules.check_nonce(claims, nonce)
+        if access_token is not None:
+            rules.check_access_token_hash(claims, access_token, jws.alg)
+        if max_age is not None:
+            rules.check_auth_time(claims, max_age=max_age, now=now, leeway=leeway)
+        return claims
+
+    def verify_access_token(self, token: str, *, audience: str | None = None) -> dict[str, Any]:
+        """A JWT access token for ``audience`` (default ``OKTA_AUDIENCE``); returns the claims."""
+        jws = self.verified_jws(token, self.access_token_algorithms())
+        claims = jws.claims
+        rules.check_issuer(claims, self.config.issuer)
+        rules.check_audience(claims, audience or self.config.audience)
+        rules.check_times(claims, now=self.clock(), leeway=self.config.clock_skew)
+        return claims

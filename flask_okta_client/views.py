@@ -1,0 +1,149 @@
+"""The blueprint: sign-in, callback, profile and sign-out routes."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+
+from . import signals, transactions
+from .decorators import login_required
+from .errors import ExpiredLoginError, LoginError, OktaError
+from .redirects import safe_next_url
+from .user import current_user
+
+log = logging.getLogger("flask_okta_client")
+
+CSRF_SESSION_KEY = "_okta_csrf"
+LOGOUT_STATE_SESSION_KEY = "_okta_logout_state"
+LOGIN_QUERY_OPTIONS = ("prompt", "login_hint", "max_age", "acr_values")
+MAX_ERROR_TEXT = 300
+
+
+def okta() -> Any:
+    return current_app.extensions["okta"]
+
+
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def csrf_token() -> str:
+    """A per-session token for the sign-out form."""
+    token = session.get(CSRF_SESSION_KEY)
+    if not isinstance(token, str):
+        token = session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def login() -> Response:
+    """Start the authorization code flow with PKCE and send the browser to the provider."""
+    state = okta()
+    next_url = safe_next_url(request.args.get("next")) or state.config.default_redirect
+    options = state.login_options({k: request.args[k] for k in LOGIN_QUERY_OPTIONS if k in request.args})
+    authorize_url = state.begin_login(session, next_url=next_url, options=options)
+    return no_store(redirect(authorize_url))
+
+
+def provider_error() -> LoginError:
+    """The provider answered with ``error``: its code and description, shortened (templates escape them)."""
+    return LoginError(
+        request.args.get("error_description", "The sign-in service refused the request.")[:MAX_ERROR_TEXT],
+        error=request.args.get("error", "access_denied")[:MAX_ERROR_TEXT],
+    )
+
+
+def callback() -> Response:
+    """Finish signing in: check state and iss, exchange the code, verify the ID token."""
+    state = okta()
+    transaction = transactions.take_login(session, request.args.get("state"))
+    if transaction is None:
+        # A used (back button), expired or foreign callback: nothing to finish.
+        # A provider message is shown only for a sign-in this browser started.
+        if current_user.is_authenticated:
+            return no_store(redirect(state.config.default_redirect))
+        raise ExpiredLoginError("This sign-in link has expired or was already used. Please sign in again.")
+    try:
+        state.check_response_issuer(request.args.get("iss"))
+        if "error" in request.args:
+            raise provider_error()
+        code = request.args.get("code")
+        if not code:
+            raise LoginError("The sign-in service sent no authorization code.")
+        user = state.complete_login(session, transaction, code)
+    except OktaError as error:
+        log.info("okta: sign-in failed: %s (%s)", error.error, error.description)
+        signals.login_failed.send(current_app._get_current_object(), error=error)
+        raise
+    signals.user_logged_in.send(current_app._get_current_object(), user=user)
+    return no_store(redirect(transaction.next_url))
+
+
+@login_required
+def profile() -> str:
+    return render_template("okta/profile.html", user=current_user)
+
+
+def logout_confirmation() -> Response:
+    if not current_user.is_authenticated:
+        return redirect(okta().config.default_redirect)
+    return no_store(Response(render_template("okta/logout.html")))
+
+
+def logout() -> Response:
+    """Sign out here, revoke the tokens, then sign out at the provider."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get(CSRF_SESSION_KEY)
+    if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise LoginError("The sign-out form has expired. Please try again.", error="invalid_csrf_token")
+    state = okta()
+    if not current_user.is_authenticated:
+        return redirect(state.config.default_redirect)
+    signals.user_logged_out.send(current_app._get_current_object(), user=current_user._get_current_object())
+    id_token = state.end_session(session)
+    end_session_url = state.metadata.get().get("end_session_endpoint")
+    if not isinstance(end_session_url, str):
+        return no_store(redirect(state.config.default_redirect))
+    logout_state = session[LOGOUT_STATE_SESSION_KEY] = secrets.token_urlsafe(32)
+    query = {
+        "id_token_hint": id_token,
+        "post_logout_redirect_uri": state.post_logout_redirect_uri(),
+        "state": logout_state,
+        "client_id": state.config.client_id,
+    }
+    return no_store(redirect(f"{end_session_url}?{urlencode(query)}"))
+
+
+def logout_callback() -> Response:
+    """Back from the provider's sign-out: check the state we sent."""
+    expected = session.pop(LOGOUT_STATE_SESSION_KEY, None)
+    sent = request.args.get("state", "")
+    if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise LoginError("This sign-out response does not match a sign-out from this site.",
+                         error="invalid_logout_state")
+    return no_store(redirect(okta().config.default_redirect))
+
+
+def create_blueprint(url_prefix: str) -> Blueprint:
+    blueprint = Blueprint("okta", __name__, template_folder="templates", url_prefix=url_prefix or None)
+    blueprint.add_url_rule("/login", "login", login, methods=["GET"])
+    blueprint.add_url_rule("/authorization-code/callback", "callback", callback, methods=["GET"])
+    blueprint.add_url_rule("/profile", "profile", profile, methods=["GET"])
+    blueprint.add_url_rule("/logout", "logout_confirmation", logout_confirmation, methods=["GET"])
+    blueprint.add_url_rule("/logout", "logout", logout, methods=["POST"])
+    blueprint.add_url_rule("/logout/callback", "logout_callback", logout_callback, methods=["GET"])
+
+    @blueprint.after_request
+    def callback_headers(response: Response) -> Response:
+        if request.endpoint == "okta.callback":
+            response.headers["Referrer-Policy"] = "no-referrer"
+            no_store(response)
+        return response
+
+    return blueprint

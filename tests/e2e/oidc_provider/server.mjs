@@ -1,0 +1,268 @@
+// Test OpenID Provider for the flask_okta_client end-to-end tests: panva's certified oidc-provider,
+// configured to behave like an Okta authorization server (JWT access tokens for api://default), plus
+// token exchange (RFC 8693, ID-JAG) and JWT bearer (RFC 7523) grants. Usage: node server.mjs PORT CONFIG_JSON
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+
+import * as jose from 'jose';
+import Provider, { errors } from 'oidc-provider';
+
+const API_RESOURCE = 'api://default';
+const API_RESOURCE_SERVER = {
+  scope: 'messages:read openid profile email offline_access',
+  audience: API_RESOURCE,
+  accessTokenFormat: 'jwt',
+};
+
+const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+const TOKEN_TYPE_ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
+const ID_JAG_JWT_TYPE = 'oauth-id-jag+jwt';
+const ID_JAG_LIFETIME_SECONDS = 300;
+
+const CLAIMS = {
+  openid: ['sub'],
+  email: ['email', 'email_verified'],
+  profile: ['name', 'preferred_username', 'groups'],
+  groups: ['groups'],
+};
+
+function accountClaims(login) {
+  const email = login.includes('@') ? login : `${login}@example.com`;
+  const localPart = email.split('@')[0];
+  return {
+    sub: login,
+    email,
+    email_verified: true,
+    name: localPart.charAt(0).toUpperCase() + localPart.slice(1),
+    preferred_username: email,
+    groups: ['Everyone', 'Staff'],
+  };
+}
+
+async function findAccount(_ctx, login) {
+  return { accountId: login, claims: async () => accountClaims(login) };
+}
+
+function claimsForScopes(claims, scopes) {
+  const allowed = new Set([...scopes].flatMap((scope) => CLAIMS[scope] ?? []));
+  return Object.fromEntries(Object.entries(claims).filter(([name]) => allowed.has(name)));
+}
+
+async function generateSigningKeys() {
+  return Promise.all(['RS256', 'ES256'].map(async (alg) => {
+    const { publicKey, privateKey } = await jose.generateKeyPair(alg, { extractable: true });
+    const publicJwk = { ...await jose.exportJWK(publicKey), alg, use: 'sig' };
+    const kid = await jose.calculateJwkThumbprint(publicJwk);
+    return {
+      privateKey,
+      privateJwk: { ...await jose.exportJWK(privateKey), alg, use: 'sig', kid },
+      publicJwk: { ...publicJwk, kid },
+    };
+  }));
+}
+
+function providerConfiguration(clients, keys) {
+  return {
+    clients,
+    jwks: { keys: keys.map((key) => key.privateJwk) },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    findAccount,
+    claims: CLAIMS,
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    rotateRefreshToken: true,
+    issueRefreshToken: async (_ctx, client, code) => (
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access')
+    ),
+    fetch: async (url) => { throw new Error(`outbound request to ${url} refused by the test provider`); },
+    features: {
+      devInteractions: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      pushedAuthorizationRequests: { enabled: true },
+      claimsParameter: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? API_RESOURCE,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, resourceIndicator) => {
+          if (resourceIndicator !== API_RESOURCE) throw new errors.InvalidTarget();
+          return API_RESOURCE_SERVER;
+        },
+      },
+    },
+  };
+}
+
+class TokenService {
+  constructor(provider, signingKey, publicJwks) {
+    this.provider = provider;
+    this.signingKey = signingKey;
+    this.keySet = jose.createLocalJWKSet({ keys: publicJwks });
+  }
+
+  async verifyJwt(token, description, options = {}) {
+    try {
+      return await jose.jwtVerify(token, this.keySet, { issuer: this.provider.issuer, ...options });
+    } catch (error) {
+      throw new errors.InvalidGrant(`invalid ${description}: ${error.message}`);
+    }
+  }
+
+  // JWT access tokens are stateless in oidc-provider (AccessToken.find only knows opaque ones).
+  async verifyAccessToken(token) {
+    const { payload } = await this.verifyJwt(token, 'access token', { typ: 'at+jwt' });
+    if (payload.sub === payload.client_id) {
+      throw new errors.InvalidGrant('access token was not issued to an end-user');
+    }
+    return { sub: payload.sub, scope: payload.scope };
+  }
+
+  async verifyIdToken(token) {
+    const { payload, protectedHeader } = await this.verifyJwt(token, 'ID token');
+    if (![undefined, 'JWT'].includes(protectedHeader.typ)) {
+      throw new errors.InvalidGrant('subject_token is not an ID token');
+    }
+    return { sub: payload.sub, scope: undefined };
+  }
+
+  async verifySubjectToken(token, tokenType) {
+    switch (tokenType) {
+      case TOKEN_TYPE_ACCESS_TOKEN:
+        return this.verifyAccessToken(token);
+      case TOKEN_TYPE_ID_TOKEN:
+        return this.verifyIdToken(token);
+      default:
+        throw new errors.InvalidRequest('unsupported subject_token_type');
+    }
+  }
+
+  async issueJwtAccessToken({ client, accountId, scope, resourceServer }) {
+    const token = new this.provider.AccessToken({ client, accountId, scope, resourceServer });
+    return {
+      access_token: await token.save(),
+      issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+      token_type: token.tokenType,
+      expires_in: token.expiration,
+      scope,
+    };
+  }
+
+  async issueIdJag({ client, sub, audience, scope }) {
+    const idJag = await new jose.SignJWT({ client_id: client.clientId, scope })
+      .setProtectedHeader({ alg: 'RS256', kid: this.signingKey.publicJwk.kid, typ: ID_JAG_JWT_TYPE })
+      .setIssuer(this.provider.issuer)
+      .setSubject(sub)
+      .setAudience(audience)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(`${ID_JAG_LIFETIME_SECONDS}s`)
+      .sign(this.signingKey.privateKey);
+    return {
+      access_token: idJag,
+      issued_token_type: TOKEN_TYPE_ID_JAG,
+      token_type: 'N_A',
+      expires_in: ID_JAG_LIFETIME_SECONDS,
+      scope,
+    };
+  }
+
+  async tokenExchange(ctx) {
+    const { client, params } = ctx.oidc;
+    if (!params.subject_token || !params.subject_token_type) {
+      throw new errors.InvalidRequest('subject_token and subject_token_type are required');
+    }
+    const subject = await this.verifySubjectToken(params.subject_token, params.subject_token_type);
+    const scope = params.scope ?? subject.scope;
+    switch (params.requested_token_type ?? TOKEN_TYPE_ACCESS_TOKEN) {
+      case TOKEN_TYPE_ACCESS_TOKEN: {
+        const audience = params.audience ?? API_RESOURCE;
+        const resourceServer = new this.provider.ResourceServer(audience, {
+          audience,
+          accessTokenFormat: 'jwt',
+        });
+        ctx.body = await this.issueJwtAccessToken({ client, accountId: subject.sub, scope, resourceServer });
+        break;
+      }
+      case TOKEN_TYPE_ID_JAG:
+        if (!params.audience) throw new errors.InvalidRequest('audience is required for an ID-JAG');
+        ctx.body = await this.issueIdJag({ client, sub: subject.sub, audience: params.audience, scope });
+        break;
+      default:
+        throw new errors.InvalidRequest('unsupported requested_token_type');
+    }
+  }
+
+  async jwtBearer(ctx) {
+    const { client, params } = ctx.oidc;
+    if (!params.assertion) throw new errors.InvalidRequest('assertion is required');
+    const { payload } = await this.verifyJwt(params.assertion, 'ID-JAG assertion', {
+      audience: this.provider.issuer,
+      typ: ID_JAG_JWT_TYPE,
+    });
+    if (payload.client_id !== client.clientId) {
+      throw new errors.InvalidGrant('ID-JAG was issued to another client');
+    }
+    const resourceServer = new this.provider.ResourceServer(API_RESOURCE, API_RESOURCE_SERVER);
+    const requested = (params.scope ?? payload.scope ?? '').split(' ');
+    const scope = requested.filter((value) => resourceServer.scopes.has(value)).join(' ') || undefined;
+    ctx.body = await this.issueJwtAccessToken({ client, accountId: payload.sub, scope, resourceServer });
+  }
+
+  // oidc-provider's userinfo endpoint only takes opaque tokens; Okta's also takes its JWT access tokens.
+  userinfoForJwtAccessTokens() {
+    const userinfoPath = this.provider.pathFor('userinfo');
+    return async (ctx, next) => {
+      const bearer = ctx.path === userinfoPath && ctx.get('authorization').match(/^Bearer (\S+)$/i)?.[1];
+      const subject = bearer && await this.verifyAccessToken(bearer).catch(() => undefined);
+      const scopes = new Set(subject?.scope?.split(' '));
+      if (!scopes.has('openid')) return next();
+      ctx.set('cache-control', 'no-store');
+      ctx.body = claimsForScopes(accountClaims(subject.sub), scopes);
+    };
+  }
+}
+
+async function listen(port) {
+  const server = createServer();
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return server;
+}
+
+async function main() {
+  const [port, configPath] = process.argv.slice(2);
+  if (port === undefined || configPath === undefined) {
+    throw new Error('usage: node server.mjs PORT CONFIG_JSON');
+  }
+  const { clients } = JSON.parse(await readFile(configPath, 'utf8'));
+
+  const server = await listen(Number(port));
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const keys = await generateSigningKeys();
+  const provider = new Provider(issuer, providerConfiguration(clients, keys));
+  const tokens = new TokenService(provider, keys[0], keys.map((key) => key.publicJwk));
+
+  provider.registerGrantType(GRANT_TOKEN_EXCHANGE, (ctx) => tokens.tokenExchange(ctx), [
+    'subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'scope',
+  ]);
+  provider.registerGrantType(GRANT_JWT_BEARER, (ctx) => tokens.jwtBearer(ctx), ['assertion', 'scope']);
+  provider.use(tokens.userinfoForJwtAccessTokens());
+
+  server.on('request', provider.callback());
+  process.on('SIGTERM', () => process.exit(0));
+  console.log(`READY ${issuer}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
