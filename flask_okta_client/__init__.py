@@ -1,7 +1,7 @@
 """Okta and OpenID Connect sign-in for Flask."""
 
 from .config import OktaConfig
-from .decorators import login_required
+from .decorators import bearer_token_required, current_token, login_required
 from .errors import (
     AccessDenied,
     ConfigError,
@@ -28,6 +28,8 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "TokenValidationError",
+    "bearer_token_required",
+    "current_token",
     "current_user",
     "login_required",
 ]

@@ -8,7 +8,7 @@ happened without tokens or secrets.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from .client_auth import client_auth_methods
 from .config import OktaConfig
 from .discovery import MetadataCache
 from .errors import LoginError, OktaError, ProviderError, ProviderUnavailable
@@ -68,11 +69,12 @@ class ProviderClient:
     """Talks to one provider's endpoints on behalf of one registered client."""
 
     def __init__(self, config: OktaConfig, metadata: MetadataCache, http: HttpClient,
-                 auth_methods: tuple[Any, ...] = ()) -> None:
+                 auth_methods: tuple[Any, ...] | None = None) -> None:
+        """``auth_methods`` default to those ``config.client_auth_method`` needs (signed assertions)."""
         self.config = config
         self.metadata = metadata
         self.http = http
-        self.auth_methods = auth_methods
+        self.auth_methods = client_auth_methods(config) if auth_methods is None else auth_methods
 
     def _session(self) -> OAuth2Session:
         """A fresh Authlib session per call: its token state is never shared."""
@@ -94,9 +96,10 @@ class ProviderClient:
             raise ProviderError(f"The sign-in service does not offer {name.replace('_', ' ')}.")
         return url
 
-    def token_request(self, what: str, grant_type: str, **params: Any) -> dict[str, Any]:
-        """POST to the token endpoint with client authentication; the token response."""
-        url = self.endpoint("token_endpoint")
+    def token_request(self, what: str, grant_type: str, *, token_endpoint: str | None = None,
+                      **params: Any) -> dict[str, Any]:
+        """POST to the token endpoint (ours unless ``token_endpoint``) with client authentication."""
+        url = token_endpoint or self.endpoint("token_endpoint")
         with provider_call(what, url), self._session() as session:
             token = dict(session.fetch_token(url, grant_type=grant_type, **params))
         if not isinstance(token.get("access_token"), str):
@@ -116,6 +119,28 @@ class ProviderClient:
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
         return self.token_request("refresh", "refresh_token", refresh_token=refresh_token)
+
+    def push_authorization_request(self, params: Mapping[str, str]) -> tuple[str, int]:
+        """RFC 9126: push the authorization parameters; the ``(request_uri, expires_in)`` to use.
+
+        Failures raise: a sign-in never silently falls back to parameters in the URL.
+        """
+        url = self.endpoint("pushed_authorization_request_endpoint")
+        data = {k: v for k, v in params.items() if k != "client_id"}
+        if self.config.client_auth_method not in ("none", "client_secret_post"):
+            data["client_id"] = self.config.client_id  # those two methods add it themselves
+        with provider_call("pushed authorization request", url), self._session() as session:
+            auth = session.client_auth(self.config.client_auth_method)
+            response = session.post(url, data=data, auth=auth, withhold_token=True)
+            check_status(response)
+            body = json_object(response)
+        if response.status_code not in (200, 201):
+            raise oauth_error("pushed authorization request", url, body.get("error"), body.get("error_description"))
+        request_uri, expires_in = body.get("request_uri"), body.get("expires_in")
+        if not isinstance(request_uri, str) or not isinstance(expires_in, int) or isinstance(expires_in, bool):
+            log.warning("okta: pushed authorization request at %s returned no request_uri", endpoint_name(url))
+            raise ProviderError("The sign-in service did not accept the sign-in request.")
+        return request_uri, expires_in
 
     def revoke(self, token: str, token_type_hint: str) -> bool:
         """Revoke ``token`` when the provider has a revocation endpoint; True if it did."""

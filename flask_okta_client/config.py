@@ -24,6 +24,7 @@ CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secr
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 TOKEN_VALIDATION_MODES = ("auto", "local", "introspect")
+PAR_MODES = ("auto", "always", "never")
 
 # Keys of the Okta client SDK's okta.json / okta.ini and the settings they feed.
 SDK_FILE_KEYS = {
@@ -66,6 +67,13 @@ class OktaConfig:
     login_timeout: int = 600
     max_pending_logins: int = 5
     verified_token_cache_size: int = 10_000
+    token_store: Any = field(default="session", repr=False)
+    refresh_leeway: int = 60
+    session_idle_timeout: int = 8 * 3600
+    session_absolute_timeout: int = 24 * 3600
+    private_key: Any = field(default=None, repr=False)
+    private_key_id: str | None = None
+    use_par: str = "auto"
 
     @property
     def is_org_authorization_server(self) -> bool:
@@ -236,10 +244,17 @@ def _issuer(get: Callable[[str], Any]) -> str:
 def _client_auth_method(get: Callable[[str], Any], secret: str | None) -> str:
     method = get("OKTA_CLIENT_AUTH_METHOD")
     if method is None:
+        if get("OKTA_PRIVATE_KEY"):
+            return "private_key_jwt"
         return "client_secret_basic" if secret else "none"
     method = _choice("OKTA_CLIENT_AUTH_METHOD", method, CLIENT_AUTH_METHODS)
     if method.startswith("client_secret") and not secret:
         raise ConfigError(f"OKTA_CLIENT_AUTH_METHOD is {method} but OKTA_CLIENT_SECRET is not set")
+    if method == "private_key_jwt" and not get("OKTA_PRIVATE_KEY"):
+        raise ConfigError(
+            "OKTA_CLIENT_AUTH_METHOD is private_key_jwt but OKTA_PRIVATE_KEY is not set: "
+            "point it at a PEM file or give a private JWK (see `flask okta keygen`)"
+        )
     return method
 
 
@@ -309,4 +324,13 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         verified_token_cache_size=_int(
             "OKTA_VERIFIED_TOKEN_CACHE_SIZE", get_or("OKTA_VERIFIED_TOKEN_CACHE_SIZE", 10_000)
         ),
+        token_store=get_or("OKTA_TOKEN_STORE", "session"),
+        refresh_leeway=_int("OKTA_REFRESH_LEEWAY", get_or("OKTA_REFRESH_LEEWAY", 60)),
+        session_idle_timeout=_int("OKTA_SESSION_IDLE_TIMEOUT", get_or("OKTA_SESSION_IDLE_TIMEOUT", 8 * 3600), minimum=1),
+        session_absolute_timeout=_int(
+            "OKTA_SESSION_ABSOLUTE_TIMEOUT", get_or("OKTA_SESSION_ABSOLUTE_TIMEOUT", 24 * 3600), minimum=1
+        ),
+        private_key=get_or("OKTA_PRIVATE_KEY", None),
+        private_key_id=_optional(get, "OKTA_PRIVATE_KEY_ID", _text),
+        use_par=_choice("OKTA_USE_PAR", get_or("OKTA_USE_PAR", "auto"), PAR_MODES),
     )

@@ -1,4 +1,4 @@
-"""``@login_required``: the view runs only for a signed-in (and allowed) user."""
+"""Route protection: ``@login_required`` for browser users, ``@bearer_token_required`` for APIs."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import functools
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, overload
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, g, redirect, request, url_for
+from werkzeug.local import LocalProxy
 
+from . import signals
 from .authorization import ClaimRequirements, ClaimsCheck
-from .errors import AccessDenied, NotAuthenticated
+from .lifecycle import SessionEnded
+from .errors import AccessDenied, InsufficientScope, NotAuthenticated, OktaError, TokenValidationError
 from .responses import is_page_navigation
-from .user import current_user
+from .user import current_user, forget_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,12 +25,26 @@ def relative_request_url() -> str:
     return f"{request.path}?{query}" if query else request.path
 
 
+def sign_in_again(error: NotAuthenticated) -> Any:
+    """Send a browser to sign in and come back here; refuse other requests with 401."""
+    if is_page_navigation():
+        return redirect(url_for("okta.login", next=relative_request_url()))
+    raise error
+
+
 def require_signed_in_user(requirements: ClaimRequirements | None) -> Any:
-    """``None`` to let the view run, or the response that replaces it."""
+    """``None`` to let the view run, or the response that replaces it.
+
+    The access token is refreshed first when it is due and a refresh token is held.
+    """
     if not current_user.is_authenticated:
-        if is_page_navigation():
-            return redirect(url_for("okta.login", next=relative_request_url()))
-        raise NotAuthenticated("Sign in to use this resource.")
+        return sign_in_again(NotAuthenticated("Sign in to use this resource."))
+    try:
+        current_app.extensions["okta"].refresh_current_user()
+    except SessionEnded as error:
+        signals.refresh_failed.send(current_app._get_current_object(), error=error)
+        forget_user()
+        return sign_in_again(error)
     if requirements is not None and not requirements.allows(current_user.claims):
         raise AccessDenied("Your account is not allowed to see this page.")
     return None
@@ -69,3 +86,132 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
         return wrapper  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
+
+
+def _bearer_refusal(error: OktaError, scopes: Collection[str] = ()) -> OktaError:
+    """Attach the RFC 6750 challenge that tells an API client what went wrong."""
+    parts = ['Bearer realm="api"']
+    if not isinstance(error, NotAuthenticated):
+        parts.append(f'error="{error.error}"')
+    if isinstance(error, InsufficientScope):
+        parts.append(f'scope="{" ".join(scopes)}"')
+    error.challenge = ", ".join(parts)
+    return error
+
+
+def bearer_token_from_request() -> str:
+    """The token of an ``Authorization: Bearer`` header; tokens in URLs or forms are refused."""
+    if "access_token" in request.args or (
+        request.mimetype == "application/x-www-form-urlencoded" and "access_token" in request.form
+    ):
+        raise TokenValidationError("Send the access token in the Authorization header.",
+                                   error="invalid_request", status=400)
+    header = request.headers.get("Authorization")
+    if header is None:
+        raise NotAuthenticated("An access token is required.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise NotAuthenticated("An access token is required.")
+    if not token or " " in token:
+        raise TokenValidationError("The Authorization header is malformed.", error="invalid_request", status=400)
+    return token
+
+
+def require_bearer_token(scopes: frozenset[str], audience: str | None,
+                         requirements: ClaimRequirements | None) -> None:
+    """Validate the request's access token and check scopes and claims; sets ``g.okta_claims``."""
+    try:
+        verified = current_app.extensions["okta"].access_tokens.validate(bearer_token_from_request(), audience)
+    except (NotAuthenticated, TokenValidationError) as error:
+        raise _bearer_refusal(error) from None
+    if not scopes <= verified.scopes:
+        raise _bearer_refusal(InsufficientScope("The access token lacks a required scope."), sorted(scopes))
+    if requirements is not None and not requirements.allows(verified.claims):
+        raise _bearer_refusal(AccessDenied("The access token is not allowed to use this resource.",
+                                           error="insufficient_scope"))
+    g.okta_claims = verified.claims
+
+
+@overload
+def bearer_token_required(view: F) -> F: ...
+
+
+@overload
+def bearer_token_required(*, scopes: Collection[str] = (), audience: str | None = None,
+                          groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
+                          claims_include: Mapping[str, Any] | None = None,
+                          check: ClaimsCheck | None = None) -> Callable[[F], F]: ...
+
+
+def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = (), audience: str | None = None,
+                          groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
+                          claims_include: Mapping[str, Any] | None = None,
+                          check: ClaimsCheck | None = None) -> F | Callable[[F], F]:
+    """Require an Okta access token (``Authorization: Bearer``) with ``scopes``.
+
+    Bad or missing tokens get ``401``, missing scopes ``403``, each with an
+    RFC 6750 ``WWW-Authenticate`` header and a JSON body. The view reads the
+    claims as ``current_token`` (or ``g.okta_claims``)::
+
+        @app.get("/api/messages")
+        @bearer_token_required(scopes=["messages:read"])
+        def messages(): ...
+    """
+    required_scopes = frozenset(scopes)
+    requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            require_bearer_token(required_scopes, audience, requirements)
+            return current_app.ensure_sync(function)(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(view) if view is not None else decorate
+
+
+def token_exchange_required(view: F | None = None, *, audience: str, scope: str | None = None,
+                            requested_token_type: str | None = None,
+                            target_issuer: str | None = None) -> F | Callable[[F], F]:
+    """Require a signed-in user and a token for a downstream API before the view runs.
+
+    The user's access token is exchanged (RFC 8693) for one meant for
+    ``audience``; with ``target_issuer``, the ID token is exchanged for an
+    identity assertion (ID-JAG) that the target authorization server redeems
+    (cross-app access). The token is cached per session until near expiry; the
+    view reads it with ``okta.exchanged_token(audience)``::
+
+        @app.get("/orders")
+        @okta.token_exchange_required(audience="api://orders", scope="orders:read")
+        def orders():
+            token = okta.exchanged_token("api://orders")
+    """
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            refusal = require_signed_in_user(None)
+            if refusal is not None:
+                return refusal
+            token = current_app.extensions["okta"].exchange_for_current_user(
+                audience=audience, scope=scope, requested_token_type=requested_token_type,
+                target_issuer=target_issuer,
+            )
+            g.setdefault("okta_exchanged_tokens", {})[audience] = token["access_token"]
+            return current_app.ensure_sync(function)(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(view) if view is not None else decorate
+
+
+def _current_claims() -> Mapping[str, Any]:
+    claims = g.get("okta_claims")
+    if claims is None:
+        raise RuntimeError("current_token is only set inside a view protected by bearer_token_required")
+    return claims
+
+
+#: The verified claims of this request's bearer token (read-only).
+current_token: Mapping[str, Any] = LocalProxy(_current_claims)  # type: ignore[assignment]

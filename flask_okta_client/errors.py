@@ -15,12 +15,16 @@ class OktaError(Exception):
     status: int = 500
     error: str = "server_error"
     title: str = "Something went wrong"
+    #: A ``WWW-Authenticate`` value; set on refusals of bearer-token requests (RFC 6750).
+    challenge: str | None = None
 
-    def __init__(self, description: str, *, error: str | None = None) -> None:
+    def __init__(self, description: str, *, error: str | None = None, status: int | None = None) -> None:
         super().__init__(description)
         self.description = description
         if error is not None:
             self.error = error
+        if status is not None:
+            self.status = status
 
 
 class ConfigError(OktaError):

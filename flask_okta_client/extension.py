@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable, Mapping, MutableMapping
 from datetime import datetime, timezone
-from collections.abc import Mapping, MutableMapping
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, url_for
+from flask import Flask, Response, current_app, g, session, url_for
 
+from . import signals
+from .bearer import AccessTokenValidator
 from .client import ProviderClient
 from .config import OktaConfig, load_config
+from .decorators import bearer_token_required, login_required, token_exchange_required
 from .discovery import MetadataCache
-from .errors import LoginError, OktaError, ProviderError, TokenValidationError
+from .errors import ConfigError, LoginError, OktaError, ProviderError, TokenValidationError
+from .grants import Grants, TokenResult
 from .http import HttpClient
 from .jwks import JwksCache
+from .lifecycle import SignInLifecycle
 from .responses import error_response
-from .storage import SessionTokenStore, SignedInUser, TokenStore
+from .server_store import ServerSideTokenStore, filesystem_store, redis_store
+from .session_store import SessionTokenStore
+from .storage import SESSION_KEY, SignedInUser, TokenStore
 from .transactions import LoginTransaction, begin_login
-from .user import User, current_user, forget_user
+from .user import User, current_user, forget_user, load_user, set_user
 from .verifier import TokenVerifier
 from .views import CSRF_SESSION_KEY, create_blueprint, csrf_token
 
@@ -27,12 +35,33 @@ log = logging.getLogger("flask_okta_client")
 
 PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
 MAX_HINT_LENGTH = 256
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
+
+#: ``after_login`` callbacks get the new user; they may return a response
+#: (e.g. a redirect to onboarding) or raise an OktaError such as AccessDenied to refuse the sign-in.
+AfterLogin = Callable[[User], Response | None]
+
+
+def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
+    """The store ``OKTA_TOKEN_STORE`` names: ``session``, a Redis URL, a directory or a cachelib cache."""
+    value = config.token_store
+    lifetime = config.session_absolute_timeout
+    lock_timeout = config.http_timeout * 2 + 5
+    if value == "session":
+        return SessionTokenStore(app)
+    if isinstance(value, str) and value.startswith(REDIS_SCHEMES):
+        return redis_store(value, lifetime, lock_timeout)
+    if isinstance(value, (str, os.PathLike)):
+        return filesystem_store(os.fspath(value), lifetime, lock_timeout)
+    if all(callable(getattr(value, name, None)) for name in ("get", "set", "delete")):
+        return ServerSideTokenStore(value, lifetime, lock_timeout, redis_client=getattr(value, "_write_client", None))
+    raise ConfigError("OKTA_TOKEN_STORE must be 'session', a redis:// URL, a directory or a cachelib cache")
 
 
 class OktaState:
     """Everything one Flask app needs to talk to its provider; in ``app.extensions["okta"]``."""
 
-    def __init__(self, config: OktaConfig, store: TokenStore | None = None) -> None:
+    def __init__(self, app: Flask, config: OktaConfig, after_login: list[AfterLogin]) -> None:
         self.config = config
         self.http = HttpClient(config.http_timeout)
         self.metadata = MetadataCache(config.issuer, self.http, config.metadata_ttl)
@@ -41,7 +70,13 @@ class OktaState:
         )
         self.verifier = TokenVerifier(config, self.metadata, self.jwks)
         self.client = ProviderClient(config, self.metadata, self.http)
-        self.store: TokenStore = store or SessionTokenStore()
+        self.grants = Grants(config, self.client, self.http)
+        self.store = build_token_store(app, config)
+        self.lifecycle = SignInLifecycle(config, self.store, self.client, self.verifier)
+        self.access_tokens = AccessTokenValidator(config, self.verifier, self.client)
+        self.after_login = after_login
+
+    # -- starting a sign-in -------------------------------------------------
 
     def redirect_uri(self) -> str:
         return self.config.redirect_uri or url_for("okta.callback", _external=True)
@@ -66,8 +101,8 @@ class OktaState:
             raise LoginError("A sign-in parameter is too long.")
         return options
 
-    def authorization_url(self, transaction: LoginTransaction, options: Mapping[str, str]) -> str:
-        params = {
+    def authorization_params(self, transaction: LoginTransaction, options: Mapping[str, str]) -> dict[str, str]:
+        return {
             "response_type": "code",
             "client_id": self.config.client_id,
             "redirect_uri": transaction.redirect_uri,
@@ -78,12 +113,24 @@ class OktaState:
             "code_challenge_method": "S256",
             **options,
         }
-        endpoint = self.metadata.get()["authorization_endpoint"]
-        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
+
+    def pushed_params(self, params: dict[str, str]) -> dict[str, str]:
+        """RFC 9126: with PAR the browser carries only ``client_id`` and ``request_uri``.
+
+        In ``auto`` mode a provider that offers PAR gets PAR; if it fails, the
+        sign-in fails rather than falling back to parameters in the URL.
+        """
+        endpoint = self.metadata.get().get("pushed_authorization_request_endpoint")
+        if self.config.use_par == "never" or (endpoint is None and self.config.use_par == "auto"):
+            return params
+        if endpoint is None:
+            raise ProviderError("OKTA_USE_PAR is 'always' but the provider offers no pushed authorization endpoint.")
+        request_uri, _ = self.client.push_authorization_request(params)
+        return {"client_id": self.config.client_id, "request_uri": request_uri}
 
     def begin_login(self, session: MutableMapping[str, Any], *, next_url: str, options: Mapping[str, str]) -> str:
         """Remember a new transaction and return the provider URL to send the browser to."""
-        self.metadata.get()  # fail before touching the session if the provider is down
+        endpoint = self.metadata.get()["authorization_endpoint"]  # fails early if the provider is down
         transaction = begin_login(
             session,
             redirect_uri=self.redirect_uri(),
@@ -92,7 +139,10 @@ class OktaState:
             max_pending=self.config.max_pending_logins,
             max_age=int(options["max_age"]) if "max_age" in options else None,
         )
-        return self.authorization_url(transaction, options)
+        params = self.pushed_params(self.authorization_params(transaction, options))
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
+
+    # -- finishing a sign-in ------------------------------------------------
 
     def check_response_issuer(self, iss: str | None) -> None:
         """RFC 9207: a sent ``iss`` must be ours; a promised one must be sent."""
@@ -103,8 +153,8 @@ class OktaState:
             log.warning("okta: authorization response from issuer %r, expected %r", iss, self.config.issuer)
             raise LoginError("The sign-in response came from another issuer.", error="invalid_issuer")
 
-    def complete_login(self, session: MutableMapping[str, Any], transaction: LoginTransaction, code: str) -> User:
-        """Exchange the code, verify the ID token, renew the session and store the sign-in."""
+    def verify_login(self, transaction: LoginTransaction, code: str) -> SignedInUser:
+        """Exchange the code and verify the ID token (and UserInfo, if configured)."""
         token = self.client.exchange_code(code, transaction.code_verifier, transaction.redirect_uri)
         if not isinstance(token.get("id_token"), str):
             raise ProviderError("The sign-in service returned no ID token.")
@@ -116,13 +166,8 @@ class OktaState:
         except TokenValidationError as exc:
             log.warning("okta: ID token rejected: %s", exc.description)
             raise LoginError(f"The sign-in could not be verified: {exc.description}", error="invalid_id_token") from None
-        if self.config.use_userinfo:
-            claims = {**self.userinfo_claims(token["access_token"], claims["sub"]), **claims}
-        self.renew_session(session)
-        stored = SignedInUser.from_token(token, claims)
-        self.store.save(session, stored)
-        forget_user()
-        return User(stored)
+        userinfo = self.userinfo_claims(token["access_token"], claims["sub"]) if self.config.use_userinfo else None
+        return SignedInUser.from_token(token, userinfo)
 
     def userinfo_claims(self, access_token: str, sub: str) -> dict[str, Any]:
         info = self.client.userinfo(access_token)
@@ -132,13 +177,61 @@ class OktaState:
                              error="invalid_userinfo")
         return info
 
-    def renew_session(self, session: MutableMapping[str, Any]) -> None:
-        """Drop what the previous sign-in left and, for server-side sessions, take a new id."""
+    def run_after_login(self, user: User) -> Response | None:
+        """The first response an ``after_login`` callback returns, if any."""
+        for callback in self.after_login:
+            response = callback(user)
+            if response is not None:
+                return response
+        return None
+
+    def store_login(self, session: MutableMapping[str, Any], stored: SignedInUser) -> None:
+        """Drop what a previous sign-in left, take a new session id where the session
+        interface can, and keep the new sign-in. Other session keys are kept."""
         self.store.clear(session)
         session.pop(CSRF_SESSION_KEY, None)
         regenerate = getattr(current_app.session_interface, "regenerate", None)
         if callable(regenerate):
             regenerate(session)
+        self.store.save(session, stored)
+        set_user(stored)
+
+    # -- during and after a sign-in -----------------------------------------
+
+    def refresh_current_user(self, *, force: bool = False) -> SignedInUser:
+        """Make the current user's access token fresh (refreshing if due or ``force``)."""
+        stored = current_user.stored
+        refreshed = self.lifecycle.ensure_fresh(session, stored, force=force)
+        if refreshed is not stored:
+            set_user(refreshed)
+            if refreshed.access_token != stored.access_token:
+                signals.token_refreshed.send(current_app._get_current_object(), user=current_user._get_current_object())
+        return refreshed
+
+    def exchange_for_current_user(self, *, audience: str, scope: str | None, requested_token_type: str | None,
+                                  target_issuer: str | None) -> Mapping[str, Any]:
+        """A token for ``audience`` exchanged from the user's tokens, cached per session until near expiry."""
+        stored = current_user.stored
+        key = " ".join([audience, scope or "", requested_token_type or "", target_issuer or ""])
+        cached = self.lifecycle.cached_exchange(stored, key)
+        if cached is not None:
+            return cached
+        if target_issuer is not None:
+            result = self.grants.cross_app_access(
+                stored.id_token, target_issuer=target_issuer, audience=audience, scope=scope
+            )
+        else:
+            result = self.grants.token_exchange(
+                stored.access_token, audience=audience, scope=scope, requested_token_type=requested_token_type
+            )
+        token = {"access_token": result.access_token, "expires_at": result.expires_at, "scope": result.scope,
+                 "issued_token_type": result.issued_token_type}
+        updated = stored.with_exchanged(key, token)
+        self.store.save(session, updated)
+        set_user(updated)
+        signals.token_exchanged.send(current_app._get_current_object(), user=current_user._get_current_object(),
+                                     audience=audience)
+        return token
 
     def end_session(self, session: MutableMapping[str, Any]) -> str | None:
         """Forget the sign-in locally, revoke its tokens; the ID token for the provider's sign-out."""
@@ -153,8 +246,7 @@ class OktaState:
 
     def revoke_quietly(self, stored: SignedInUser) -> None:
         """Sign-out must work while the provider is down: revocation failures are only logged."""
-        tokens = [("refresh_token", stored.refresh_token), ("access_token", stored.access_token)]
-        for hint, token in tokens:
+        for hint, token in (("refresh_token", stored.refresh_token), ("access_token", stored.access_token)):
             if token:
                 try:
                     self.client.revoke(token, hint)
@@ -169,27 +261,57 @@ def format_timestamp(value: float | None) -> str:
     return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def enforce_session_lifetime() -> None:
+    """Apply the idle and absolute timeouts on every request of a signed-in session."""
+    if SESSION_KEY in session:
+        load_user()
+
+
 class OktaClient:
     """The Flask extension::
 
         okta = OktaClient(app)          # or: okta = OktaClient(); okta.init_app(app)
 
-    It reads ``OKTA_*`` settings, registers the sign-in routes and the error
-    pages, and makes ``current_user`` available in templates. One instance can
-    serve several apps; each app keeps its own state in ``app.extensions["okta"]``.
+    It reads ``OKTA_*`` settings, registers the sign-in routes, the error pages
+    and the ``flask okta`` commands, and makes ``current_user`` available in
+    templates. One instance can serve several apps; each keeps its own state in
+    ``app.extensions["okta"]``.
     """
 
+    login_required = staticmethod(login_required)
+    bearer_token_required = staticmethod(bearer_token_required)
+    token_exchange_required = staticmethod(token_exchange_required)
+
     def __init__(self, app: Flask | None = None) -> None:
+        self._after_login: list[AfterLogin] = []
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        from .cli import okta_cli
+
         config = load_config(app.config)
-        app.extensions["okta"] = OktaState(config)
+        app.extensions["okta"] = OktaState(app, config, self._after_login)
         app.register_blueprint(create_blueprint(config.url_prefix))
         app.register_error_handler(OktaError, error_response)
+        app.before_request(enforce_session_lifetime)
         app.context_processor(lambda: {"current_user": current_user, "okta_csrf_token": csrf_token})
         app.add_template_filter(format_timestamp, "okta_datetime")
+        if "okta" not in app.cli.commands:
+            app.cli.add_command(okta_cli)
+
+    def after_login(self, callback: AfterLogin) -> AfterLogin:
+        """Register ``callback(user)`` to run after the ID token is verified, before the
+        sign-in is stored. Return a response to send the user elsewhere (onboarding);
+        raise :class:`~flask_okta_client.errors.AccessDenied` to refuse the sign-in::
+
+            @okta.after_login
+            def onboarding(user):
+                if not db.has_profile(user.sub):
+                    return redirect(url_for("onboarding"))
+        """
+        self._after_login.append(callback)
+        return callback
 
     @property
     def state(self) -> OktaState:
@@ -199,3 +321,26 @@ class OktaClient:
     @property
     def config(self) -> OktaConfig:
         return self.state.config
+
+    def refresh(self) -> User:
+        """Refresh the signed-in user's tokens now; the updated ``current_user``."""
+        self.state.refresh_current_user(force=True)
+        return current_user._get_current_object()
+
+    def exchanged_token(self, audience: str) -> str:
+        """The token ``@token_exchange_required(audience=...)`` obtained for this request."""
+        tokens = g.get("okta_exchanged_tokens", {})
+        if audience not in tokens:
+            raise RuntimeError(f"no token was exchanged for {audience!r}: decorate the view with "
+                               "@okta.token_exchange_required(audience=...)")
+        return tokens[audience]
+
+    def client_credentials_token(self, scope: str | list[str] | None = None) -> TokenResult:
+        """A machine-to-machine access token, cached until near expiry."""
+        return self.state.grants.client_credentials_token(scope)
+
+    def revoke_token(self, token: str, token_type_hint: str = "access_token") -> bool:
+        return self.state.client.revoke(token, token_type_hint)
+
+    def introspect_token(self, token: str, token_type_hint: str = "access_token") -> dict[str, Any]:
+        return self.state.client.introspect(token, token_type_hint)

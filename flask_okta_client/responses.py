@@ -30,12 +30,14 @@ def error_response(error: OktaError) -> Response:
     """The single place an :class:`OktaError` becomes an HTTP answer."""
     if error.status >= 500:
         log.warning("okta: answering %s (%s) to %s %s", error.status, error.error, request.method, request.path)
-    if is_page_navigation():
+    if error.challenge is None and is_page_navigation():
         response = Response(render_template("okta/error.html", error=error), status=error.status)
     else:
         response = jsonify(error=error.error, error_description=error.description)
         response.status_code = error.status
     response.headers["Cache-Control"] = "no-store"
+    if error.challenge is not None:
+        response.headers["WWW-Authenticate"] = error.challenge
     if error.status == 503:
         response.headers["Retry-After"] = "30"
     return response

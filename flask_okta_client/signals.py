@@ -21,3 +21,9 @@ user_logged_in = _signals.signal("okta-user-logged-in")
 user_logged_out = _signals.signal("okta-user-logged-out")
 #: Sent with ``error`` (an :class:`~flask_okta_client.errors.OktaError`) when a callback fails.
 login_failed = _signals.signal("okta-login-failed")
+#: Sent with ``user`` after its tokens were refreshed before a view.
+token_refreshed = _signals.signal("okta-token-refreshed")
+#: Sent with ``error`` when a refresh was refused and the session ended.
+refresh_failed = _signals.signal("okta-refresh-failed")
+#: Sent with ``user`` and ``audience`` after a token exchange for a downstream API.
+token_exchanged = _signals.signal("okta-token-exchanged")

@@ -1,84 +1,117 @@
-"""Where a signed-in user's tokens live between requests."""
+"""What a sign-in leaves behind, and the stores that keep it between requests.
+
+Two built-ins: :class:`~flask_okta_client.session_store.SessionTokenStore`
+(tokens encrypted inside Flask's session cookie) and
+:class:`~flask_okta_client.server_store.ServerSideTokenStore` (tokens in a
+cachelib cache, e.g. Redis; the cookie carries only a random handle). Pick one
+with ``OKTA_TOKEN_STORE``.
+"""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any, Protocol
+
+from joserfc.util import urlsafe_b64decode
 
 SESSION_KEY = "_okta"
 
 
 @dataclass(frozen=True)
 class SignedInUser:
-    """What the extension remembers about a sign-in."""
+    """The tokens of one sign-in and its timestamps. ``claims`` come from the verified ID token."""
 
-    claims: dict[str, Any]
     id_token: str = field(repr=False)
     access_token: str = field(repr=False)
     refresh_token: str | None = field(default=None, repr=False)
     expires_at: float | None = None
     scope: str | None = None
     signed_in_at: float = field(default_factory=time.time)
+    last_seen_at: float = field(default_factory=time.time)
+    userinfo: dict[str, Any] | None = None
+    exchanged: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
-    def with_tokens(self, token: dict[str, Any], claims: dict[str, Any] | None = None) -> SignedInUser:
-        """A copy updated from a token endpoint response (refresh)."""
-        return replace(
-            self,
-            claims=claims if claims is not None else self.claims,
-            id_token=token.get("id_token") or self.id_token,
-            access_token=token["access_token"],
-            refresh_token=token.get("refresh_token") or self.refresh_token,
-            expires_at=expiry_of(token),
-            scope=token.get("scope") or self.scope,
-        )
+    @cached_property
+    def claims(self) -> dict[str, Any]:
+        """The ID token's claims (verified when it was stored), plus UserInfo claims if fetched."""
+        payload = self.id_token.split(".")[1].encode("ascii")
+        claims = json.loads(urlsafe_b64decode(payload))
+        return {**(self.userinfo or {}), **claims}
 
     @classmethod
-    def from_token(cls, token: dict[str, Any], claims: dict[str, Any]) -> SignedInUser:
+    def from_token(cls, token: Mapping[str, Any], userinfo: dict[str, Any] | None = None) -> SignedInUser:
         return cls(
-            claims=claims,
             id_token=token["id_token"],
             access_token=token["access_token"],
             refresh_token=token.get("refresh_token"),
             expires_at=expiry_of(token),
             scope=token.get("scope"),
+            userinfo=userinfo,
         )
 
+    def refreshed(self, token: Mapping[str, Any]) -> SignedInUser:
+        """A copy with the tokens of a refresh response (which may rotate the refresh token)."""
+        return replace(
+            self,
+            id_token=token.get("id_token") or self.id_token,
+            access_token=token["access_token"],
+            refresh_token=token.get("refresh_token") or self.refresh_token,
+            expires_at=expiry_of(token),
+            scope=token.get("scope") or self.scope,
+            exchanged={},
+        )
 
-def expiry_of(token: dict[str, Any]) -> float | None:
+    def touched(self, now: float) -> SignedInUser:
+        return replace(self, last_seen_at=now)
+
+    def with_exchanged(self, key: str, token: dict[str, Any]) -> SignedInUser:
+        return replace(self, exchanged={**self.exchanged, key: token})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SignedInUser | None:
+        """Rebuild from :meth:`to_dict`; ``None`` for anything unreadable."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            user = cls(**data)
+            user.claims  # noqa: B018 - a stored ID token that no longer parses is no sign-in
+        except (TypeError, ValueError, IndexError, AttributeError):
+            return None
+        return user
+
+
+def expiry_of(token: Mapping[str, Any]) -> float | None:
     """Absolute expiry from a token response's ``expires_in`` (or ``expires_at``)."""
     expires_in = token.get("expires_in")
     if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
         return time.time() + expires_in
     expires_at = token.get("expires_at")
-    return float(expires_at) if isinstance(expires_at, (int, float)) else None
+    if isinstance(expires_at, (int, float)) and not isinstance(expires_at, bool):
+        return float(expires_at)
+    return None
 
 
 class TokenStore(Protocol):
     """Keeps one :class:`SignedInUser` per browser session."""
 
-    def load(self, session: MutableMapping[str, Any]) -> SignedInUser | None: ...
-
-    def save(self, session: MutableMapping[str, Any], user: SignedInUser) -> None: ...
-
-    def clear(self, session: MutableMapping[str, Any]) -> None: ...
-
-
-class SessionTokenStore:
-    """Keeps tokens inside Flask's (signed) session cookie."""
-
     def load(self, session: MutableMapping[str, Any]) -> SignedInUser | None:
-        stored = session.get(SESSION_KEY)
-        if not isinstance(stored, dict):
-            return None
-        try:
-            return SignedInUser(**stored)
-        except TypeError:
-            return None
+        """The sign-in of this session, if any."""
 
     def save(self, session: MutableMapping[str, Any], user: SignedInUser) -> None:
-        session[SESSION_KEY] = asdict(user)
+        """Store ``user`` for this session (replacing what was there)."""
 
     def clear(self, session: MutableMapping[str, Any]) -> None:
-        session.pop(SESSION_KEY, None)
+        """Forget this session's sign-in, here and in any server-side entry."""
+
+    def refresh_lock(self, session: MutableMapping[str, Any]) -> Iterator[None]:
+        """A context manager held while this session's tokens are refreshed.
+
+        Stores shared by several processes make it cross-process.
+        """

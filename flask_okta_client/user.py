@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, session
+from flask import current_app, request, session
 from werkzeug.local import LocalProxy
 
 from .storage import SignedInUser
@@ -43,6 +43,11 @@ class User:
         return [g for g in groups if isinstance(g, str)] if isinstance(groups, list) else []
 
     @property
+    def stored(self) -> SignedInUser:
+        """The tokens and timestamps behind this user."""
+        return self._stored
+
+    @property
     def access_token(self) -> str:
         return self._stored.access_token
 
@@ -70,6 +75,7 @@ class AnonymousUser:
     is_authenticated = False
     claims: dict[str, Any] = {}
     sub = email = name = access_token = id_token = None
+    access_token_expires_at = id_token_expires_at = None
     groups: list[str] = []
     has_refresh_token = False
 
@@ -77,16 +83,28 @@ class AnonymousUser:
         return "<AnonymousUser>"
 
 
+# Kept in the WSGI environ: it lives exactly as long as the request (``g`` may
+# outlive it when an app context is shared, as in tests).
+USER_KEY = "flask_okta_client.user"
+
+
 def load_user() -> User | AnonymousUser:
-    """The user of this request, loaded once per request from the token store."""
-    if "_okta_user" not in g:
-        stored = current_app.extensions["okta"].store.load(session)
-        g._okta_user = User(stored) if stored is not None else AnonymousUser()
-    return g._okta_user
+    """The user of this request, loaded once per request (timeouts enforced)."""
+    user = request.environ.get(USER_KEY)
+    if user is None:
+        stored = current_app.extensions["okta"].lifecycle.current(session)
+        user = set_user(stored)
+    return user
+
+
+def set_user(stored: SignedInUser | None) -> User | AnonymousUser:
+    """Make ``stored`` this request's ``current_user`` (``None``: anonymous)."""
+    user = request.environ[USER_KEY] = User(stored) if stored is not None else AnonymousUser()
+    return user
 
 
 def forget_user() -> None:
-    g.pop("_okta_user", None)
+    request.environ.pop(USER_KEY, None)
 
 
 current_user: User | AnonymousUser = LocalProxy(load_user)  # type: ignore[assignment]

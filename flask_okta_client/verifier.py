@@ -31,7 +31,9 @@ class TokenVerifier:
         self.metadata = metadata
         self.jwks = jwks
         self.clock = clock
-        self._hmac_key = OctKey.import_key(config.client_secret) if config.client_secret else None
+        hmac_allowed = any(a in HMAC_ALGORITHMS for a in (config.id_token_algorithms or ()) +
+                           (config.access_token_algorithms or ()))
+        self._hmac_key = OctKey.import_key(config.client_secret) if hmac_allowed and config.client_secret else None
 
     def id_token_algorithms(self) -> tuple[str, ...]:
         if self.config.id_token_algorithms:

@@ -14,7 +14,7 @@ from . import signals, transactions
 from .decorators import login_required
 from .errors import ExpiredLoginError, LoginError, OktaError
 from .redirects import safe_next_url
-from .user import current_user
+from .user import User, current_user
 
 log = logging.getLogger("flask_okta_client")
 
@@ -76,13 +76,16 @@ def callback() -> Response:
         code = request.args.get("code")
         if not code:
             raise LoginError("The sign-in service sent no authorization code.")
-        user = state.complete_login(session, transaction, code)
+        stored = state.verify_login(transaction, code)
+        user = User(stored)
+        response = state.run_after_login(user)
     except OktaError as error:
         log.info("okta: sign-in failed: %s (%s)", error.error, error.description)
         signals.login_failed.send(current_app._get_current_object(), error=error)
         raise
+    state.store_login(session, stored)
     signals.user_logged_in.send(current_app._get_current_object(), user=user)
-    return no_store(redirect(transaction.next_url))
+    return no_store(response or redirect(transaction.next_url))
 
 
 @login_required

@@ -15,3 +15,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     components.set_required(config.getoption("--require-components"))
+
+
+@pytest.fixture
+def app(okta_settings):
+    from tests.site import make_site
+
+    return make_site(okta_settings)

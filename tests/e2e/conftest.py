@@ -24,6 +24,7 @@ STARTUP_TIMEOUT_SECONDS = 20
 MAX_REDIRECTS = 20
 
 CALLBACK_PATH = "/authorization-code/callback"
+LOGOUT_CALLBACK_PATH = "/logout/callback"
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -70,7 +71,7 @@ class OidcProvider:
 
     @property
     def post_logout_redirect_uri(self) -> str:
-        return self.site_origin + "/"
+        return self.site_origin + LOGOUT_CALLBACK_PATH
 
     def discovery(self) -> dict[str, object]:
         response = requests.get(f"{self.issuer}/.well-known/openid-configuration", timeout=5)
@@ -131,7 +132,7 @@ def _free_port() -> int:
 def _test_clients(site_origin: str) -> dict[str, dict[str, object]]:
     browser_client = {
         "redirect_uris": [site_origin + CALLBACK_PATH],
-        "post_logout_redirect_uris": [site_origin + "/"],
+        "post_logout_redirect_uris": [site_origin + "/", site_origin + LOGOUT_CALLBACK_PATH],
         "response_types": ["code"],
     }
     return {

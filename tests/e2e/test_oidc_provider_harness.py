@@ -191,6 +191,23 @@ def test_refresh_tokens_rotate(oidc_provider: OidcProvider) -> None:
     assert reused.json()["error"] == "invalid_grant"
 
 
+def test_refresh_token_introspection_and_revocation(oidc_provider: OidcProvider) -> None:
+    refresh_token = sign_in(oidc_provider)["refresh_token"]
+    client = oidc_provider.clients["web"]
+    auth = (client["client_id"], client["client_secret"])
+
+    def introspect() -> dict[str, object]:
+        url = f"{oidc_provider.issuer}/token/introspection"
+        return requests.post(url, data={"token": refresh_token}, auth=auth, timeout=5).json()
+
+    assert introspect()["active"] is True
+    revoked = requests.post(
+        f"{oidc_provider.issuer}/token/revocation", data={"token": refresh_token}, auth=auth, timeout=5
+    )
+    assert revoked.status_code == 200
+    assert introspect() == {"active": False}
+
+
 @pytest.mark.parametrize("subject_token_type", [ACCESS_TOKEN_TYPE, ID_TOKEN_TYPE])
 def test_token_exchange_issues_access_token_for_audience(
     oidc_provider: OidcProvider, subject_token_type: str

@@ -1,0 +1,543 @@
+"""Per-request cost of ``@bearer_token_required``, as a ratio to the raw RS256 floor.
+
+Run:  .venv/bin/python benchmarks/bearer.py            (or ``make bench``)
+      .venv/bin/python benchmarks/bearer.py --profile  (adds cProfile of the two Flask paths)
+      .venv/bin/python benchmarks/bearer.py --scale 0.3 (shorter run, noisier)
+
+The floor is what any correct verifier must at least do per token:
+``cryptography``'s RSA-PKCS1v15-SHA256 verify of the token (split on ".",
+base64url-decode signature, verify over ``header.payload``) plus one
+``json.loads`` of the base64url-decoded payload, with the public key object
+already loaded.
+
+Everything is measured in interleaved rounds (the order inside a round rotates)
+and every round times its own floor block, so each overhead is a *paired* ratio
+``(protected - public) / floor`` of the same round; the table shows the median
+over rounds, and the spread (min..max of the rounds). The garbage collector is
+paused inside timed blocks and run between them.
+
+This is a report, not a test: it exits 0 unless something errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # helper modules
+if str(HERE.parent) not in sys.path:
+    sys.path.append(str(HERE.parent))  # the package, when not pip-installed
+
+from provider import AUDIENCE, CLIENT_ID, LoopbackIssuer  # noqa: E402
+
+FIRST_SIGHT_TARGET = 1.5
+CACHE_HIT_TARGET = 0.25
+SCOPES = ["messages:read"]
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+@dataclass
+class Series:
+    """Per-round means (µs per operation) of one measured thing."""
+
+    name: str
+    rounds: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.rounds)
+
+
+def time_block(fn: Callable[[Any], Any], items: Sequence[Any]) -> float:
+    """Mean µs per call of ``fn(item)`` over ``items``, GC paused."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter_ns()
+        for item in items:
+            fn(item)
+        elapsed = time.perf_counter_ns() - start
+    finally:
+        gc.enable()
+    return elapsed / len(items) / 1000.0
+
+
+def spread(values: Sequence[float]) -> str:
+    return f"{min(values):.2f}..{max(values):.2f}"
+
+
+# --------------------------------------------------------------------------- the floor
+
+
+def b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def make_floor(public_key: Any) -> Callable[[str], Any]:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
+
+    def floor(token: str) -> Any:
+        header, payload, signature = token.split(".")
+        public_key.verify(b64url_decode(signature), f"{header}.{payload}".encode("ascii"), pkcs1, sha256)
+        return json.loads(b64url_decode(payload))
+
+    return floor
+
+
+# --------------------------------------------------------------------------- the Flask app
+
+
+def make_app(issuer: str):
+    from flask import Flask, jsonify
+
+    from flask_okta_client import OktaClient, bearer_token_required
+
+    app = Flask("bench")
+    app.config.update(
+        SECRET_KEY="bench-not-secret",
+        OKTA_ISSUER=issuer,
+        OKTA_CLIENT_ID=CLIENT_ID,
+        OKTA_AUDIENCE=AUDIENCE,
+        OKTA_TOKEN_VALIDATION="local",
+    )
+    OktaClient(app)
+    payload = {"messages": [{"id": 1, "text": "hello"}]}
+
+    @app.get("/api/public")
+    def public():
+        return jsonify(payload)
+
+    @app.get("/api/messages")
+    @bearer_token_required(scopes=SCOPES)
+    def messages():
+        return jsonify(payload)
+
+    return app
+
+
+def request_fn(client: Any, path: str) -> Callable[[dict[str, str]], None]:
+    get = client.get
+
+    def call(headers: dict[str, str]) -> None:
+        response = get(path, headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code}: {response.get_data(as_text=True)}")
+
+    return call
+
+
+def auth_headers(tokens: Sequence[str]) -> list[dict[str, str]]:
+    return [{"Authorization": f"Bearer {t}"} for t in tokens]
+
+
+@dataclass
+class PairedResult:
+    floor: Series
+    public: Series
+    protected: Series
+    ratios: list[float]  # per round: (protected - public) / floor
+
+    @property
+    def overhead(self) -> list[float]:
+        return [p - q for p, q in zip(self.protected.rounds, self.public.rounds)]
+
+
+def paired_rounds(floor: Callable[[str], Any], public: Callable[[Any], None], protected: Callable[[Any], None],
+                  rounds: list[tuple[list[str], list[Any], list[Any]]]) -> PairedResult:
+    """Each round: (floor tokens, public headers, protected headers); block order rotates."""
+    result = PairedResult(Series("floor"), Series("public"), Series("protected"), [])
+    for index, (floor_tokens, public_items, protected_items) in enumerate(rounds):
+        blocks = [
+            (result.floor, floor, floor_tokens),
+            (result.public, public, public_items),
+            (result.protected, protected, protected_items),
+        ]
+        shift = index % 3
+        if index % 2:
+            blocks.reverse()
+        blocks = blocks[shift:] + blocks[:shift]
+        for series, fn, items in blocks:
+            series.rounds.append(time_block(fn, items))
+        result.ratios.append((result.protected.rounds[-1] - result.public.rounds[-1]) / result.floor.rounds[-1])
+    return result
+
+
+# --------------------------------------------------------------------------- other verifiers
+
+
+def other_verifiers(provider: LoopbackIssuer, notes: list[str]) -> dict[str, Callable[[str], Any]]:
+    """Library-only verifiers of the same tokens, keys/JWKS warm; missing libraries are noted."""
+    import ssl
+
+    issuer, jwk = provider.issuer, provider.public_jwk
+    found: dict[str, Callable[[str], Any]] = {}
+
+    try:
+        from joserfc import jwt as jrfc_jwt
+        from joserfc.jwk import RSAKey as JrfcRSAKey
+
+        jrfc_key = JrfcRSAKey.import_key(jwk)
+        registry = jrfc_jwt.JWTClaimsRegistry(
+            leeway=60, iss={"essential": True, "value": issuer}, aud={"essential": True, "value": AUDIENCE},
+            exp={"essential": True},
+        )
+
+        def joserfc_verify(token: str) -> Any:
+            decoded = jrfc_jwt.decode(token, jrfc_key, algorithms=["RS256"])
+            registry.validate(decoded.claims)
+            return decoded.claims
+
+        found["joserfc jwt.decode + JWTClaimsRegistry"] = joserfc_verify
+    except ImportError as exc:
+        notes.append(f"joserfc not available: {exc}")
+
+    try:
+        import jwt as pyjwt
+
+        pyjwt_key = pyjwt.PyJWK(jwk).key
+
+        def pyjwt_verify(token: str) -> Any:
+            return pyjwt.decode(token, pyjwt_key, algorithms=["RS256"], audience=AUDIENCE, issuer=issuer)
+
+        found["PyJWT decode, preloaded key"] = pyjwt_verify
+
+        jwks_client = pyjwt.PyJWKClient(
+            provider.jwks_uri, headers={"User-Agent": "pyjwt-jwks-client"},
+            ssl_context=ssl.create_default_context(cafile=provider.cert_file),
+        )
+
+        def pyjwt_client_verify(token: str) -> Any:
+            key = jwks_client.get_signing_key_from_jwt(token).key
+            return pyjwt.decode(token, key, algorithms=["RS256"], audience=AUDIENCE, issuer=issuer)
+
+        found["PyJWT decode + PyJWKClient (cached JWKS)"] = pyjwt_client_verify
+    except ImportError as exc:
+        notes.append(f"PyJWT[crypto] not available: {exc}  (pip install 'PyJWT[crypto]')")
+
+    try:
+        from jose import jwt as jose_jwt
+
+        def jose_verify(token: str) -> Any:
+            return jose_jwt.decode(token, jwk, algorithms=["RS256"], audience=AUDIENCE, issuer=issuer)
+
+        found["python-jose jwt.decode(jwk dict)"] = jose_verify
+    except ImportError as exc:
+        notes.append(f"python-jose not available: {exc}  (pip install 'python-jose[cryptography]')")
+
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from okta_jwt_verifier import AccessTokenVerifier
+
+        okta_verifier = AccessTokenVerifier(issuer=issuer, audience=AUDIENCE)
+        found["okta-jwt-verifier AccessTokenVerifier.verify_sync"] = okta_verifier.verify_sync
+    except ImportError as exc:
+        notes.append(f"okta-jwt-verifier not available: {exc}  (pip install okta-jwt-verifier)")
+
+    return found
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+def _profile_stats(fn: Callable[[Any], Any], items: Sequence[Any]) -> dict[tuple[str, int, str], tuple[int, float, float]]:
+    """(file, line, function) -> (calls, own seconds, cumulative seconds) over ``items``."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for item in items:
+        fn(item)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    return {func: (nc, tt, ct) for func, (cc, nc, tt, ct, callers) in stats.items()}
+
+
+def _where(func: tuple[str, int, str]) -> str:
+    filename, line, name = func
+    parts = Path(filename).parts
+    short = "/".join(parts[-2:]) if len(parts) > 1 else filename
+    return f"{short}:{line}({name})" if line else name
+
+
+def differential_profile(label: str, public: Callable[[Any], Any], protected: Callable[[Any], Any],
+                         public_items: Sequence[Any], protected_items: Sequence[Any], limit: int = 18) -> None:
+    """What the protected request spends *beyond* the public one, per request, by function (cProfile).
+
+    Own time is differenced function by function (protected minus public), so
+    Werkzeug/Flask work common to both routes cancels out; the second list is
+    the cumulative time of the package's own functions on the protected route.
+    """
+    base = _profile_stats(public, public_items)
+    prot = _profile_stats(protected, protected_items)
+    n_pub, n_prot = len(public_items), len(protected_items)
+    rows = []
+    for func in set(base) | set(prot):
+        c1, t1, _ = prot.get(func, (0, 0.0, 0.0))
+        c0, t0, _ = base.get(func, (0, 0.0, 0.0))
+        rows.append((t1 / n_prot - t0 / n_pub, c1 / n_prot - c0 / n_pub, func))
+    rows.sort(reverse=True)
+    total = sum(r[0] for r in rows)
+    print(f"\n=== cProfile (differential): {label} ===")
+    print(f"profiled overhead per request (profiler inflates it): {total * 1e6:.1f} µs; top functions by extra own time:")
+    print(f"{'µs/req':>8} {'calls/req':>9}  function")
+    for extra, calls, func in rows[:limit]:
+        print(f"{extra * 1e6:8.2f} {calls:9.2f}  {_where(func)}")
+    ours = sorted(((ct / n_prot, nc / n_prot, func) for func, (nc, tt, ct) in prot.items()
+                   if "flask_okta_client" in func[0]), reverse=True)
+    print(f"-- flask_okta_client functions on the protected route, cumulative µs/req --")
+    for cum, calls, func in ours[:limit]:
+        print(f"{cum * 1e6:8.2f} {calls:9.2f}  {_where(func)}")
+
+
+# --------------------------------------------------------------------------- report
+
+
+def version(dist: str) -> str:
+    try:
+        return importlib_metadata.version(dist)
+    except importlib_metadata.PackageNotFoundError:
+        return "-"
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every iteration count (default 1)")
+    parser.add_argument("--profile", action="store_true", help="also print cProfile of the Flask paths")
+    args = parser.parse_args(argv)
+    scale = max(args.scale, 0.05)
+
+    def n(value: int) -> int:
+        return max(4, int(value * scale))
+
+    started = time.perf_counter()
+    provider = LoopbackIssuer().start()
+    # Trust the throwaway certificate before anything makes a request: requests
+    # (our extension, okta-jwt-verifier's sync path) reads REQUESTS_CA_BUNDLE,
+    # ssl default contexts (urllib, aiohttp) read SSL_CERT_FILE.
+    os.environ["REQUESTS_CA_BUNDLE"] = provider.cert_file
+    os.environ["SSL_CERT_FILE"] = provider.cert_file
+    notes: list[str] = []
+    try:
+        return run(provider, n, args.profile, notes, started)
+    finally:
+        provider.stop()
+
+
+def run(provider: LoopbackIssuer, n: Callable[[int], int], want_profile: bool, notes: list[str],
+        started: float) -> int:
+    from flask_okta_client.bearer import AccessTokenValidator
+
+    fresh_rounds, fresh_block = n(10), n(400)  # first sight: rounds x block distinct tokens
+    hit_rounds, hit_block = n(12), n(1000)
+    lib_rounds, lib_block = n(8), n(150)
+
+    # ---- tokens (minting is outside every timing) --------------------------------
+    mint_start = time.perf_counter()
+    fresh = [provider.mint() for _ in range(fresh_rounds * fresh_block)]
+    extra = [provider.mint() for _ in range(lib_block + 8)]
+    mint_seconds = time.perf_counter() - mint_start
+    floor = make_floor(provider.public_key)
+    for token in fresh[:3]:
+        floor(token)
+
+    # ---- the app; warm it with tokens that are not part of any timed set ---------
+    app = make_app(provider.issuer)
+    state = app.extensions["okta"]
+    client = app.test_client()
+    public_call = request_fn(client, "/api/public")
+    messages_call = request_fn(client, "/api/messages")
+    warm_headers = auth_headers(extra[:8])
+    for headers in warm_headers:
+        public_call(headers)
+        messages_call(headers)  # first one fetches discovery + JWKS
+    refused = client.get("/api/messages", headers={"Authorization": "Bearer " + extra[0][:-4] + "AAAA"})
+    if refused.status_code != 401:
+        raise RuntimeError(f"a tampered token was answered {refused.status_code}, expected 401")
+
+    # ---- 2. first sight through Flask ---------------------------------------------
+    fresh_headers = auth_headers(fresh)
+    first_rounds = []
+    for r in range(fresh_rounds):
+        block = slice(r * fresh_block, (r + 1) * fresh_block)
+        first_rounds.append((fresh[block], fresh_headers[block], fresh_headers[block]))
+    cache_before = len(state.access_tokens.cache)
+    first = paired_rounds(floor, public_call, messages_call, first_rounds)
+    cached_new = len(state.access_tokens.cache) - cache_before
+    if cached_new != len(fresh):
+        notes.append(f"expected {len(fresh)} new cache entries after first sight, found {cached_new}")
+
+    # ---- 3. cache hit through Flask -------------------------------------------------
+    hit_headers = [warm_headers[1]] * hit_block
+    floor_tokens = (fresh * (hit_block // len(fresh) + 1))[:hit_block]
+    hit = paired_rounds(floor, public_call, messages_call,
+                        [(floor_tokens, hit_headers, hit_headers) for _ in range(hit_rounds)])
+
+    # ---- 4. library only, side by side ------------------------------------------------
+    verifier = state.verifier
+    ours_fresh_validator: list[AccessTokenValidator] = []
+
+    def ours_validate_fresh(token: str) -> Any:
+        return ours_fresh_validator[0].validate(token)
+
+    hit_validator = AccessTokenValidator(state.config, verifier, state.client)
+    hit_validator.validate(extra[2])
+
+    def ours_validate_hit(token: str) -> Any:
+        return hit_validator.validate(extra[2])
+
+    contenders: dict[str, Callable[[str], Any]] = {
+        "floor": floor,
+        "ours: access_tokens.validate (fresh token)": ours_validate_fresh,
+        "ours: verifier.verify_access_token": verifier.verify_access_token,
+        "ours: access_tokens.validate (cache hit)": ours_validate_hit,
+    }
+    others = other_verifiers(provider, notes)
+    contenders.update(others)
+    ours_fresh_validator.append(AccessTokenValidator(state.config, verifier, state.client))
+    for name, fn in contenders.items():  # correctness + warm caches (JWKS fetches happen here)
+        claims = fn(extra[3])
+        if isinstance(claims, dict) and name.startswith(("ours", "floor")) and claims.get("sub") is None:
+            raise RuntimeError(f"{name}: verified claims look wrong")
+    lib_series = {name: Series(name) for name in contenders}
+    lib_ratios: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    lib_tokens = fresh[: lib_block]
+    for r in range(lib_rounds):
+        ours_fresh_validator[0] = AccessTokenValidator(state.config, verifier, state.client)  # empty cache
+        order = names[r % len(names):] + names[: r % len(names)]
+        if r % 2:
+            order.reverse()
+        round_means = {}
+        for name in order:
+            round_means[name] = time_block(contenders[name], lib_tokens)
+        for name in names:
+            lib_series[name].rounds.append(round_means[name])
+            lib_ratios[name].append(round_means[name] / round_means["floor"])
+
+    # ---- 5. JWKS fetches --------------------------------------------------------------
+    ours_jwks_server = provider.jwks_fetches("python-requests") + provider.jwks_fetches("flask-okta-client")
+    ours_jwks_counter = state.jwks.fetch_count
+    okta_jwks = provider.jwks_fetches("okta-jwt-verifier")
+    pyjwk_jwks = provider.jwks_fetches("pyjwt-jwks-client")
+
+    # ---- report -------------------------------------------------------------------------
+    elapsed = time.perf_counter() - started
+    print("Bearer-token protection cost, flask_okta_client")
+    print(f"date      {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(f"machine   {platform.platform()} | {cpu_name()} | {os.cpu_count()} CPUs")
+    print(f"python    {platform.python_implementation()} {platform.python_version()}")
+    print("versions  " + ", ".join(f"{d} {version(d)}" for d in (
+        "Flask", "Werkzeug", "cryptography", "joserfc", "PyJWT", "python-jose", "okta-jwt-verifier")))
+    print(f"issuer    {provider.issuer} (HTTPS, self-signed), RSA-2048 kid={provider.kid}")
+    print(f"tokens    {len(fresh)} distinct first-sight tokens (minted in {mint_seconds:.1f}s, outside timing)")
+    print(f"rounds    first sight {fresh_rounds}x{fresh_block} req, cache hit {hit_rounds}x{hit_block} req, "
+          f"library {lib_rounds}x{lib_block} tokens; medians of per-round means; ratio = paired per round")
+    print()
+
+    floor_us = statistics.median(first.floor.rounds + hit.floor.rounds + lib_series["floor"].rounds)
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    misses: list[str] = []
+
+    def row(name: str, us: float, ratio: float | None = None, ratios: list[float] | None = None,
+            target: float | None = None, exact: str | None = None) -> None:
+        verdict = ""
+        if target is not None and ratio is not None:
+            verdict = "PASS" if ratio <= target else "FAIL"
+            if verdict == "FAIL":
+                misses.append(f"{name}: {ratio:.2f}x > {target}x")
+        rows.append((
+            name, f"{us:8.2f}",
+            "" if ratio is None else f"{ratio:5.2f}x",
+            "" if ratios is None else spread(ratios),
+            exact if exact is not None else ("" if target is None else f"<= {target}x"),
+            verdict,
+        ))
+
+    row("floor: cryptography RS256 verify + json.loads", floor_us, 1.0)
+    row("Flask GET /api/public (no auth), first-sight rounds", first.public.median)
+    row("Flask GET /api/messages, first-sight token", first.protected.median)
+    row("  => first-sight overhead (messages - public)", statistics.median(first.overhead),
+        statistics.median(first.ratios), first.ratios, FIRST_SIGHT_TARGET)
+    row("Flask GET /api/public (no auth), cache-hit rounds", hit.public.median)
+    row("Flask GET /api/messages, repeated token", hit.protected.median)
+    row("  => cache-hit overhead (messages - public)", statistics.median(hit.overhead),
+        statistics.median(hit.ratios), hit.ratios, CACHE_HIT_TARGET)
+    rows.append(("-- library only, same fresh tokens (no Flask) --", "", "", "", "", ""))
+    for name in names:
+        if name == "floor":
+            continue
+        row(name, lib_series[name].median, statistics.median(lib_ratios[name]), lib_ratios[name])
+    rows.append(("-- JWKS fetches during the whole run --", "", "", "", "", ""))
+    ok = ours_jwks_server == 1 and ours_jwks_counter == 1
+    rows.append(("ours (server count / JwksCache.fetch_count)", f"{ours_jwks_server} / {ours_jwks_counter}",
+                 "", "", "== 1", "PASS" if ok else "FAIL"))
+    if not ok:
+        misses.append(f"JWKS fetches: {ours_jwks_server} (server) / {ours_jwks_counter} (fetch_count), expected 1")
+    if "okta-jwt-verifier AccessTokenVerifier.verify_sync" in contenders:
+        rows.append(("okta-jwt-verifier", str(okta_jwks), "", "", "", ""))
+    if "PyJWT decode + PyJWKClient (cached JWKS)" in contenders:
+        rows.append(("PyJWT PyJWKClient", str(pyjwk_jwks), "", "", "", ""))
+
+    headers = ("measure", "µs/req", "ratio", "rounds", "target", "")
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(headers, widths)))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        if r[1] == "" and r[0].startswith("--"):
+            print(r[0])
+            continue
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    print()
+    print("ratio = per-round (protected - public) / floor for Flask rows, per-round time / floor for library rows;")
+    print("'rounds' is the min..max of the per-round ratios (noise).")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"run time  {elapsed:.1f}s")
+
+    if want_profile:
+        profile_tokens = [provider.mint() for _ in range(n(1000))]
+        differential_profile("first-sight token: /api/messages vs /api/public", public_call, messages_call,
+                             auth_headers(profile_tokens), auth_headers(profile_tokens))
+        differential_profile("repeated token: /api/messages vs /api/public", public_call, messages_call,
+                             [warm_headers[1]] * n(4000), [warm_headers[1]] * n(4000))
+
+    print("targets: all met" if not misses else "targets missed: " + "; ".join(misses))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Access tokens presented to the site's API: local JWT validation or introspection, cached."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from .client import ProviderClient
+from .config import OktaConfig
+from .errors import TokenValidationError
+from .validation import check_audience, check_issuer, check_times, token_scopes
+from .verifier import TokenVerifier
+
+log = logging.getLogger("flask_okta_client")
+
+
+class VerifiedToken(NamedTuple):
+    """A token that passed validation: read-only claims, its scopes and expiry."""
+
+    claims: Mapping[str, Any]
+    scopes: frozenset[str]
+    expires_at: float
+
+
+class VerifiedTokenCache:
+    """A bounded LRU of verified tokens, keyed by a SHA-256 of the token and audience.
+
+    Only tokens that passed validation are stored; expiry is rechecked on every hit.
+    """
+
+    def __init__(self, max_size: int, clock: Callable[[], float] = time.time) -> None:
+        self.max_size = max_size
+        self.clock = clock
+        self._entries: OrderedDict[tuple[bytes, str], VerifiedToken] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(token: str, audience: str) -> tuple[bytes, str]:
+        return hashlib.sha256(token.encode()).digest(), audience
+
+    def get(self, key: tuple[bytes, str], leeway: float) -> VerifiedToken | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at <= self.clock() - leeway:
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: tuple[bytes, str], entry: VerifiedToken) -> None:
+        if self.max_size <= 0:
+            return
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class AccessTokenValidator:
+    """Validates bearer access tokens the way the configuration asks.
+
+    ``OKTA_TOKEN_VALIDATION``: ``local`` checks JWTs against the JWKS;
+    ``introspect`` asks the provider (RFC 7662); ``auto`` introspects for
+    Okta's org authorization server, whose access tokens clients cannot
+    verify, and validates locally otherwise.
+    """
+
+    def __init__(self, config: OktaConfig, verifier: TokenVerifier, client: ProviderClient) -> None:
+        self.config = config
+        self.verifier = verifier
+        self.client = client
+        self.cache = VerifiedTokenCache(config.verified_token_cache_size, verifier.clock)
+        mode = config.token_validation
+        self.introspects = mode == "introspect" or (mode == "auto" and config.is_org_authorization_server)
+
+    def validate(self, token: str, audience: str | None = None) -> VerifiedToken:
+        """The verified token, or :class:`TokenValidationError`.
+
+        ``audience`` defaults to ``OKTA_AUDIENCE`` for local validation; with
+        introspection it is checked only when given.
+        """
+        key = self.cache.key(token, audience or self.config.audience)
+        cached = self.cache.get(key, self.config.clock_skew)
+        if cached is not None:
+            return cached
+        if self.introspects:
+            claims = self._introspect(token, audience)
+        else:
+            claims = self.verifier.verify_access_token(token, audience=audience)
+        verified = VerifiedToken(MappingProxyType(claims), token_scopes(claims), float(claims["exp"]))
+        self.cache.put(key, verified)
+        return verified
+
+    def _introspect(self, token: str, audience: str | None) -> dict[str, Any]:
+        answer = self.client.introspect(token, "access_token")
+        if answer.get("active") is not True:
+            raise TokenValidationError("The token is not active.")
+        if "iss" in answer:
+            check_issuer(answer, self.config.issuer)
+        if audience is not None:
+            check_audience(answer, audience)
+        check_times(answer, now=self.verifier.clock(), leeway=self.config.clock_skew, require_iat=False)
+        return answer

@@ -1,0 +1,160 @@
+"""Client authentication with signed JWT assertions (RFC 7523 §2.2).
+
+``private_key_jwt`` signs with the configured private key, ``client_secret_jwt``
+with the client secret. Authlib's ``PrivateKeyJWT`` / ``ClientSecretJWT`` attach
+the assertion to each request; this module loads the key and signs assertions
+the way Okta expects them: ``iss`` = ``sub`` = client id, ``aud`` = the endpoint
+being called, a five-minute lifetime, a unique ``jti`` and the key's ``kid``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Union
+
+from authlib.oauth2.rfc7523 import ClientSecretJWT, PrivateKeyJWT
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
+
+from .config import OktaConfig
+from .errors import ConfigError
+from .http import endpoint_name
+
+PrivateKey = Union[RSAKey, ECKey, OKPKey]
+
+#: Lifetime of a signed assertion, in seconds.
+ASSERTION_LIFETIME = 300
+_EC_ALGORITHMS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+
+
+def _from_pem(pem: bytes, parameters: dict[str, str]) -> PrivateKey:
+    if b"PRIVATE KEY" not in pem:
+        raise ConfigError("OKTA_PRIVATE_KEY holds a public key; it needs the private key (PEM or JWK)")
+    try:
+        loaded = serialization.load_pem_private_key(pem, password=None)
+    except TypeError:
+        raise ConfigError("OKTA_PRIVATE_KEY is an encrypted PEM; give an unencrypted private key") from None
+    except ValueError:
+        raise ConfigError("OKTA_PRIVATE_KEY is not a readable PEM private key") from None
+    if isinstance(loaded, rsa.RSAPrivateKey):
+        return RSAKey.import_key(loaded, parameters)
+    if isinstance(loaded, ec.EllipticCurvePrivateKey):
+        return ECKey.import_key(loaded, parameters)
+    if isinstance(loaded, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
+        return OKPKey.import_key(loaded, parameters)
+    raise ConfigError("OKTA_PRIVATE_KEY must be an RSA, EC or Ed25519 private key")
+
+
+def _from_jwk(jwk: Mapping[str, Any], parameters: dict[str, str]) -> PrivateKey:
+    key_class = {"RSA": RSAKey, "EC": ECKey, "OKP": OKPKey}.get(str(jwk.get("kty")))
+    if key_class is None:
+        raise ConfigError("OKTA_PRIVATE_KEY must be an RSA, EC or OKP private JWK (kty RSA, EC or OKP)")
+    try:
+        key = key_class.import_key(dict(jwk), parameters)
+    except (JoseError, ValueError, TypeError, KeyError):
+        raise ConfigError("OKTA_PRIVATE_KEY is not a valid JWK") from None
+    if not key.is_private:
+        raise ConfigError("OKTA_PRIVATE_KEY is a public JWK; it needs the private key (with 'd')")
+    return key
+
+
+def _read(value: str) -> str:
+    """The setting's text: PEM or JWK JSON inline, otherwise the file it names."""
+    text = value.strip()
+    if text.startswith(("-----BEGIN", "{")):
+        return text
+    try:
+        return Path(text).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"OKTA_PRIVATE_KEY: cannot read the key file {text!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"OKTA_PRIVATE_KEY: {text!r} is not a PEM or JWK text file") from None
+
+
+def load_private_key(value: str | Path | Mapping[str, Any], kid: str | None = None) -> PrivateKey:
+    """The signing key from ``OKTA_PRIVATE_KEY``: a PEM file path, PEM text, JWK JSON or a dict.
+
+    Its ``kid`` is ``kid`` (``OKTA_PRIVATE_KEY_ID``) when given, else the JWK's own
+    ``kid``, else the key's RFC 7638 thumbprint.
+    """
+    parameters = {"kid": kid} if kid else {}
+    if isinstance(value, Mapping):
+        key = _from_jwk(value, parameters)
+    elif isinstance(value, (str, Path)) and str(value).strip():
+        text = _read(str(value)).strip()
+        if text.startswith("{"):
+            try:
+                jwk = json.loads(text)
+            except ValueError:
+                raise ConfigError("OKTA_PRIVATE_KEY looks like JSON but is not valid JSON") from None
+            if not isinstance(jwk, dict):
+                raise ConfigError("OKTA_PRIVATE_KEY must be a JWK object")
+            key = _from_jwk(jwk, parameters)
+        else:
+            key = _from_pem(text.encode(), parameters)
+    else:
+        raise ConfigError("OKTA_PRIVATE_KEY must be a PEM file path, PEM text, a JWK JSON string or a dict")
+    key.ensure_kid()
+    return key
+
+
+def signing_algorithm(key: PrivateKey) -> str:
+    """The JWS algorithm for ``key``: its ``alg`` when set, else the usual one for its type."""
+    if key.alg:
+        return key.alg
+    if isinstance(key, ECKey):
+        return _EC_ALGORITHMS.get(key.curve_name, "ES256")
+    return "EdDSA" if isinstance(key, OKPKey) else "RS256"
+
+
+def sign_assertion(key: PrivateKey | OctKey, alg: str, claims: Mapping[str, Any]) -> str:
+    """A JWT with ``iat``, ``exp`` (five minutes) and a fresh ``jti``, overridden by ``claims``."""
+    now = int(time.time())
+    payload = {"iat": now, "exp": now + ASSERTION_LIFETIME, "jti": secrets.token_urlsafe(24), **claims}
+    header = {"alg": alg, "typ": "JWT"}
+    if key.kid:
+        header["kid"] = key.kid
+    return jwt.encode(header, payload, key, algorithms=[alg])
+
+
+def _client_claims(client_id: str, endpoint: str) -> dict[str, str]:
+    # Okta requires aud to be the endpoint invoked (token, PAR, revocation…), without its query.
+    return {"iss": client_id, "sub": client_id, "aud": endpoint_name(endpoint)}
+
+
+class PrivateKeyAssertion(PrivateKeyJWT):
+    """``private_key_jwt`` signed with the configured key."""
+
+    def __init__(self, key: PrivateKey) -> None:
+        super().__init__(alg=signing_algorithm(key))
+        self.key = key
+
+    def sign(self, auth: Any, token_endpoint: str) -> str:
+        return sign_assertion(self.key, self.alg, _client_claims(auth.client_id, token_endpoint))
+
+
+class SecretAssertion(ClientSecretJWT):
+    """``client_secret_jwt``: an HS256 assertion keyed with the client secret."""
+
+    def sign(self, auth: Any, token_endpoint: str) -> str:
+        key = OctKey.import_key(auth.client_secret)
+        return sign_assertion(key, self.alg, _client_claims(auth.client_id, token_endpoint))
+
+
+def client_auth_methods(config: OktaConfig) -> tuple[ClientSecretJWT, ...]:
+    """The Authlib client-auth objects to register on an ``OAuth2Session`` for ``config``.
+
+    Empty for the methods Authlib handles itself (``client_secret_basic/post``, ``none``).
+    """
+    if config.client_auth_method == "private_key_jwt":
+        return (PrivateKeyAssertion(load_private_key(config.private_key, config.private_key_id)),)
+    if config.client_auth_method == "client_secret_jwt":
+        return (SecretAssertion(),)
+    return ()

@@ -1,0 +1,240 @@
+"""Machine and delegation grants: client credentials, token exchange, ID-JAG, JWT bearer.
+
+Every request goes through :meth:`ProviderClient.token_request`, so client
+authentication and the mapping of failures onto our errors are the same as for
+sign-in. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .client import ProviderClient
+from .client_auth import PrivateKey, load_private_key, sign_assertion, signing_algorithm
+from .config import OktaConfig
+from .discovery import MetadataCache
+from .errors import ConfigError, ProviderError
+from .http import HttpClient
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
+ID_JAG_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
+
+#: A cached client-credentials token is replaced this many seconds before it expires.
+EXPIRY_LEEWAY = 60
+#: Settings a caller may override for the client's registration at a cross-app target.
+TARGET_CLIENT_SETTINGS = frozenset({"client_id", "client_secret", "client_auth_method", "private_key", "private_key_id"})
+
+Scope = str | Collection[str] | None
+
+
+@dataclass(frozen=True)
+class TokenResult:
+    """A token response; ``access_token`` and ``raw`` stay out of ``repr``."""
+
+    access_token: str = field(repr=False)
+    token_type: str
+    expires_at: float | None
+    scope: str | None
+    issued_token_type: str | None
+    raw: Mapping[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_response(cls, token: Mapping[str, Any]) -> TokenResult:
+        expires_in = token.get("expires_in")
+        numeric = isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
+        return cls(
+            access_token=token["access_token"],
+            token_type=str(token.get("token_type", "Bearer")),
+            expires_at=time.time() + expires_in if numeric else None,
+            scope=token.get("scope") if isinstance(token.get("scope"), str) else None,
+            issued_token_type=token.get("issued_token_type"),
+            raw=dict(token),
+        )
+
+    def fresh(self, leeway: float = EXPIRY_LEEWAY) -> bool:
+        return self.expires_at is not None and time.time() < self.expires_at - leeway
+
+
+def scope_words(scope: Scope) -> tuple[str, ...]:
+    """``scope`` as distinct words in their original order."""
+    if scope is None:
+        return ()
+    words = scope.split() if isinstance(scope, str) else [w for item in scope for w in str(item).split()]
+    return tuple(dict.fromkeys(words))
+
+
+def scope_param(scope: Scope) -> dict[str, str]:
+    words = scope_words(scope)
+    return {"scope": " ".join(words)} if words else {}
+
+
+class SingleFlightCache:
+    """Tokens by key until near expiry; concurrent misses for a key share one fetch."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[Any, TokenResult] = {}
+        self._inflight: dict[Any, Future[TokenResult]] = {}
+
+    def get(self, key: Any, fetch: Callable[[], TokenResult]) -> TokenResult:
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is not None and token.fresh():
+                return token
+            future = self._inflight.get(key)
+            leader = future is None
+            if leader:
+                future = self._inflight[key] = Future()
+        if not leader:
+            return future.result()
+        try:
+            token = fetch()
+        except BaseException as exc:
+            with self._lock:
+                del self._inflight[key]
+            future.set_exception(exc)
+            raise
+        with self._lock:
+            del self._inflight[key]
+            if token.expires_at is not None:
+                self._tokens[key] = token
+        future.set_result(token)
+        return token
+
+
+class Grants:
+    """The non-interactive grants of one registered client."""
+
+    def __init__(self, config: OktaConfig, client: ProviderClient, http: HttpClient) -> None:
+        self.config = config
+        self.client = client
+        self.http = http
+        self._client_credentials = SingleFlightCache()
+        self._targets_lock = threading.Lock()
+        self._target_metadata: dict[str, MetadataCache] = {}
+        self._target_clients: dict[str, ProviderClient] = {}
+
+    def client_credentials_token(self, scope: Scope = None) -> TokenResult:
+        """An app-only access token, cached per set of scopes until 60 s before it expires."""
+        words = scope_words(scope)
+        return self._client_credentials.get(frozenset(words), lambda: TokenResult.from_response(
+            self.client.token_request("client credentials grant", "client_credentials", **scope_param(words))
+        ))
+
+    def token_exchange(
+        self,
+        subject_token: str,
+        *,
+        subject_token_type: str = ACCESS_TOKEN_TYPE,
+        audience: str | None = None,
+        scope: Scope = None,
+        requested_token_type: str | None = None,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+    ) -> TokenResult:
+        """RFC 8693: exchange ``subject_token`` for a token for ``audience``.
+
+        The issued token, whatever its type, is in ``access_token`` (RFC 8693 §2.2.1).
+        """
+        optional = {
+            "audience": audience,
+            "requested_token_type": requested_token_type,
+            "actor_token": actor_token,
+            "actor_token_type": actor_token_type,
+        }
+        params = {k: v for k, v in optional.items() if v is not None}
+        token = self.client.token_request(
+            "token exchange", TOKEN_EXCHANGE,
+            subject_token=subject_token, subject_token_type=subject_token_type, **params, **scope_param(scope),
+        )
+        return TokenResult.from_response(token)
+
+    def id_jag(self, id_token: str, *, audience: str, scope: Scope = None) -> TokenResult:
+        """An Identity Assertion JWT Authorization Grant for the authorization server ``audience``."""
+        result = self.token_exchange(
+            id_token, subject_token_type=ID_TOKEN_TYPE, audience=audience, scope=scope,
+            requested_token_type=ID_JAG_TYPE,
+        )
+        if result.issued_token_type != ID_JAG_TYPE:
+            raise ProviderError("The sign-in service did not issue an identity assertion grant.")
+        return result
+
+    def jwt_bearer(
+        self,
+        assertion: str | None = None,
+        *,
+        claims: Mapping[str, Any] | None = None,
+        scope: Scope = None,
+        token_endpoint: str | None = None,
+    ) -> TokenResult:
+        """RFC 7523: an access token for ``assertion``, redeemed at ``token_endpoint`` (default ours).
+
+        Without an assertion, one is signed with ``OKTA_PRIVATE_KEY``: ``iss`` = ``sub`` =
+        client id unless ``claims`` say otherwise, ``aud`` = the token endpoint, five minutes.
+        """
+        if assertion is None:
+            audience = token_endpoint or self.client.endpoint("token_endpoint")
+            own = {"iss": self.config.client_id, "sub": self.config.client_id, "aud": audience}
+            assertion = sign_assertion(self._signing_key, signing_algorithm(self._signing_key), {**own, **(claims or {})})
+        return redeem_assertion(self.client, assertion, scope, token_endpoint)
+
+    def cross_app_access(
+        self,
+        id_token: str,
+        *,
+        target_issuer: str,
+        audience: str | None = None,
+        scope: Scope = None,
+        target_client_auth: Mapping[str, Any] | None = None,
+    ) -> TokenResult:
+        """An access token from another authorization server for the signed-in user.
+
+        Exchanges ``id_token`` for an ID-JAG addressed to ``audience`` (default
+        ``target_issuer``), then redeems it at the token endpoint that
+        ``target_issuer``'s discovery names, authenticating as this client, or with
+        ``target_client_auth`` (``client_id``, ``client_secret``, ``client_auth_method``,
+        ``private_key``, ``private_key_id``) when the client is registered differently there.
+        """
+        grant = self.id_jag(id_token, audience=audience or target_issuer, scope=scope)
+        return redeem_assertion(self._target_client(target_issuer, target_client_auth), grant.access_token, scope)
+
+    @cached_property
+    def _signing_key(self) -> PrivateKey:
+        if not self.config.private_key:
+            raise ConfigError("OKTA_PRIVATE_KEY is not set: a JWT bearer assertion needs a private key to sign it")
+        return load_private_key(self.config.private_key, self.config.private_key_id)
+
+    def _target_client(self, issuer: str, overrides: Mapping[str, Any] | None) -> ProviderClient:
+        """A client of the target server: its metadata is cached, and so is the client unless overridden."""
+        unknown = set(overrides or ()) - TARGET_CLIENT_SETTINGS
+        if unknown:
+            raise ValueError(f"target_client_auth accepts {sorted(TARGET_CLIENT_SETTINGS)}, not {sorted(unknown)}")
+        with self._targets_lock:
+            if not overrides and issuer in self._target_clients:
+                return self._target_clients[issuer]
+            metadata = self._target_metadata.setdefault(
+                issuer, MetadataCache(issuer, self.http, self.config.metadata_ttl)
+            )
+        client = ProviderClient(dataclasses.replace(self.config, issuer=issuer, **(overrides or {})), metadata, self.http)
+        if not overrides:
+            with self._targets_lock:
+                client = self._target_clients.setdefault(issuer, client)
+        return client
+
+
+def redeem_assertion(client: ProviderClient, assertion: str, scope: Scope, token_endpoint: str | None = None) -> TokenResult:
+    """The JWT bearer grant at ``client``'s token endpoint (or ``token_endpoint``)."""
+    token = client.token_request(
+        "JWT bearer grant", JWT_BEARER, token_endpoint=token_endpoint, assertion=assertion, **scope_param(scope)
+    )
+    return TokenResult.from_response(token)

@@ -1,0 +1,137 @@
+"""Tokens on the server in a cachelib cache; the session cookie carries only a random handle.
+
+``OKTA_TOKEN_STORE`` may be a ``redis://`` (or ``rediss://``, ``valkey://``)
+URL, a directory for cachelib's ``FileSystemCache``, or any cachelib cache.
+With Redis, refreshes of one session take a short Redis lock, so several
+processes and machines never redeem the same refresh token twice.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, OktaError
+from .storage import SESSION_KEY, SignedInUser
+
+log = logging.getLogger("flask_okta_client")
+
+KEY_PREFIX = "okta:"
+
+
+class StoreUnavailable(OktaError):
+    """The server-side token store cannot be reached."""
+
+    status = 503
+    error = "temporarily_unavailable"
+    title = "Sign-in is temporarily unavailable"
+
+
+def _handle(session: MutableMapping[str, Any]) -> str | None:
+    stored = session.get(SESSION_KEY)
+    handle = stored.get("h") if isinstance(stored, dict) else None
+    return handle if isinstance(handle, str) else None
+
+
+class ServerSideTokenStore:
+    """Keeps each sign-in in ``cache`` under ``okta:login:<handle>``, for ``lifetime`` seconds."""
+
+    def __init__(self, cache: Any, lifetime: int, lock_timeout: float, redis_client: Any = None,
+                 lock_dir: Path | None = None) -> None:
+        self.cache = cache
+        self.lifetime = lifetime
+        self.lock_timeout = lock_timeout
+        self.redis = redis_client
+        self.lock_dir = lock_dir
+
+    @staticmethod
+    def cache_key(handle: str) -> str:
+        return f"login:{handle}"
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        try:
+            yield
+        except OktaError:
+            raise
+        except Exception as exc:  # cachelib and redis-py raise their own transport errors
+            log.error("okta: token store error: %s", type(exc).__name__)
+            raise StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.") from None
+
+    def load(self, session: MutableMapping[str, Any]) -> SignedInUser | None:
+        handle = _handle(session)
+        if handle is None:
+            return None
+        with self._reachable():
+            return SignedInUser.from_dict(self.cache.get(self.cache_key(handle)))
+
+    def save(self, session: MutableMapping[str, Any], user: SignedInUser) -> None:
+        handle = _handle(session) or secrets.token_urlsafe(32)
+        with self._reachable():
+            self.cache.set(self.cache_key(handle), user.to_dict(), timeout=self.lifetime)
+        session[SESSION_KEY] = {"h": handle}
+
+    def clear(self, session: MutableMapping[str, Any]) -> None:
+        handle = _handle(session)
+        session.pop(SESSION_KEY, None)
+        if handle is not None:
+            with self._reachable():
+                self.cache.delete(self.cache_key(handle))
+
+    @contextmanager
+    def refresh_lock(self, session: MutableMapping[str, Any]) -> Iterator[None]:
+        """A Redis lock, a file lock for a directory store, or nothing for other caches."""
+        handle = _handle(session)
+        if handle is None:
+            yield
+            return
+        digest = hashlib.sha256(handle.encode()).hexdigest()[:32]
+        if self.redis is not None:
+            with self._reachable():
+                lock = self.redis.lock(f"{KEY_PREFIX}refresh-lock:{digest}", timeout=self.lock_timeout,
+                                       blocking_timeout=self.lock_timeout)
+                acquired = lock.acquire()
+            if not acquired:
+                raise StoreUnavailable("Your session is busy. Please try again in a moment.")
+            try:
+                yield
+            finally:
+                with self._reachable():
+                    lock.release()
+        elif self.lock_dir is not None:
+            with open(self.lock_dir / f"okta-refresh-{digest}.lock", "a") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+        else:
+            yield
+
+
+def redis_store(url: str, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
+    try:
+        import redis
+        from cachelib import RedisCache
+    except ImportError:
+        raise ConfigError("OKTA_TOKEN_STORE is a Redis URL: install flask-okta-client[redis]") from None
+    client = redis.Redis.from_url(url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1))
+    cache = RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=lifetime)
+    return ServerSideTokenStore(cache, lifetime, lock_timeout, redis_client=client)
+
+
+def filesystem_store(directory: str, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
+    try:
+        from cachelib import FileSystemCache
+    except ImportError:
+        raise ConfigError("OKTA_TOKEN_STORE is a directory: install cachelib (flask-okta-client[redis])") from None
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cache = FileSystemCache(str(path), default_timeout=lifetime, threshold=0, mode=0o600)
+    return ServerSideTokenStore(cache, lifetime, lock_timeout, lock_dir=path)

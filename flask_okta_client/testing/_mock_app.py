@@ -1,0 +1,228 @@
+"""Flask routes of the mock Okta authorization server."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
+from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
+from flask import Flask, Response, jsonify, redirect, render_template_string, request, session
+
+from ._mock_authz import MockAuthorizationServer
+from ._mock_keys import ALGORITHM, KeyRing
+from ._mock_models import AUTH_METHODS, GRANT_TYPES, STANDARD_SCOPES, MockClient, SignIn
+from ._mock_pages import ERROR_PAGE, SIGN_IN_PAGE, SIGNED_OUT_PAGE
+from ._mock_store import PUSHED_REQUEST_TTL, Store
+from ._mock_tokens import ENDPOINT_PATHS, Realm
+from ._mock_traffic import Traffic
+
+SESSION_COOKIE = "okta_mock_session"
+CLIENT_AUTH_PARAMS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
+_METHODS = {
+    "discovery": ("GET",),
+    "keys": ("GET",),
+    "authorize": ("GET", "POST"),
+    "userinfo": ("GET", "POST"),
+    "logout": ("GET", "POST"),
+}
+
+
+def create_app(store: Store, keys: KeyRing, realm: Realm, traffic: Traffic) -> Flask:
+    """The mock's Flask app, with Okta's URL layout under ``/oauth2/{id}``."""
+    app = Flask(__name__, static_folder=None)
+    app.secret_key = secrets.token_hex(32)
+    app.config.update(
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
+        SESSION_COOKIE_PATH="/oauth2/",
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    views = _Views(MockAuthorizationServer(app, store, keys, realm))
+    prefix = f"/oauth2/{realm.auth_server_id}"
+    for name, path in ENDPOINT_PATHS.items():
+        app.add_url_rule(prefix + path, name, getattr(views, name), methods=_METHODS.get(name, ("POST",)))
+    app.add_url_rule(prefix + "/.well-known/oauth-authorization-server", "discovery", views.discovery)
+    app.before_request(partial(_record_and_inject_fault, traffic))
+    return app
+
+
+def _record_and_inject_fault(traffic: Traffic) -> Response | None:
+    """Count the request; answer with an injected fault when one is queued."""
+    if request.endpoint is None:
+        return None
+    fault = traffic.record(request.endpoint, request.method, request.path)
+    if fault is None:
+        return None
+    time.sleep(fault.delay)
+    if fault.status is None:
+        return None
+    body = fault.body
+    if body is None:
+        body = json.dumps({"error": "temporarily_unavailable", "error_description": "Injected fault."})
+    return Response(body, status=fault.status, mimetype="application/json")
+
+
+def discovery_document(realm: Realm) -> dict[str, Any]:
+    """OpenID Provider / OAuth 2.0 authorization server metadata, as Okta publishes it."""
+    return {
+        "issuer": realm.issuer,
+        "authorization_endpoint": realm.url("authorize"),
+        "token_endpoint": realm.url("token"),
+        "userinfo_endpoint": realm.url("userinfo"),
+        "jwks_uri": realm.url("keys"),
+        "revocation_endpoint": realm.url("revoke"),
+        "introspection_endpoint": realm.url("introspect"),
+        "end_session_endpoint": realm.url("logout"),
+        "pushed_authorization_request_endpoint": realm.url("par"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": list(GRANT_TYPES),
+        "subject_types_supported": ["public"],
+        "scopes_supported": list(STANDARD_SCOPES),
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr", "idp", "ver",
+            "name", "email", "preferred_username", "groups",
+        ],  # fmt: skip
+        "id_token_signing_alg_values_supported": [ALGORITHM],
+        "token_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "token_endpoint_auth_signing_alg_values_supported": ["HS256", ALGORITHM],
+        "revocation_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        "request_parameter_supported": False,
+        "require_pushed_authorization_requests": False,
+        "authorization_response_iss_parameter_supported": True,
+    }
+
+
+class _Views:
+    """One method per endpoint, named like the endpoint."""
+
+    def __init__(self, server: MockAuthorizationServer) -> None:
+        self.server = server
+        self.store = server.store
+        self.realm = server.realm
+
+    def discovery(self) -> Response:
+        return jsonify(discovery_document(self.realm))
+
+    def keys(self) -> Response:
+        return jsonify(self.server.keys.public_jwks())
+
+    def token(self) -> Response:
+        return self.server.create_token_response()
+
+    def userinfo(self) -> Response:
+        return self.server.create_endpoint_response("userinfo")
+
+    def revoke(self) -> Response:
+        return self.server.create_endpoint_response("revocation")
+
+    def introspect(self) -> Response:
+        return self.server.create_endpoint_response("introspection")
+
+    def logout(self) -> Response | str:
+        try:
+            end_session = self.server.validate_endpoint_request("end_session")
+        except OAuth2Error as error:
+            return _error_page(error)
+        response = self.server.create_endpoint_response("end_session", end_session)
+        return response or render_template_string(SIGNED_OUT_PAGE)
+
+    def par(self) -> Response | tuple[Response, int]:
+        """RFC 9126: authenticate the client, validate and store its authorization request."""
+        oauth_request = self.server.create_oauth2_request(None)
+        try:
+            client = self.server.authenticate_client(oauth_request, list(AUTH_METHODS))
+            params = _pushed_params(request.form, client)
+            grant = self.server.get_authorization_grant(self.server.create_oauth2_request(params))
+            grant.validate_authorization_request()
+        except OAuth2Error as error:
+            error.redirect_uri = None
+            return self.server.handle_error_response(oauth_request, error)
+        return jsonify(request_uri=self.store.push_request(params), expires_in=PUSHED_REQUEST_TTL), 201
+
+    def authorize(self) -> Response | tuple[str, int]:
+        if request.method == "POST":
+            return self._submit_sign_in()
+        try:
+            params = self._take_pushed_request() if "request_uri" in request.args else None
+            sign_in = self._current_sign_in(params or request.args)
+            grant = self.server.get_consent_grant(params, end_user=sign_in)
+        except OAuth2Error as error:
+            return self._authorization_error(error)
+        if sign_in is None or grant.prompt == "login":
+            return self._sign_in_page(grant.request.payload.data)
+        return self.server.create_authorization_response(grant.request, grant_user=sign_in, grant=grant)
+
+    def _take_pushed_request(self) -> dict[str, str]:
+        params = self.store.take_pushed_request(request.args["request_uri"], request.args.get("client_id", ""))
+        if params is None:
+            raise InvalidRequestUriError("The request_uri is unknown, used or expired.")
+        return params
+
+    def _current_sign_in(self, params: Mapping[str, str]) -> SignIn | None:
+        """The mock's own sign-in session, unless older than ``max_age``."""
+        username, auth_time = session.get("username"), session.get("auth_time", 0)
+        if not username:
+            return None
+        max_age = params.get("max_age", "")
+        if max_age.isdigit() and time.time() - auth_time >= int(max_age):
+            return None
+        return SignIn(self.store.user(username), auth_time)
+
+    def _sign_in_page(self, params: Mapping[str, str], error: str | None = None) -> tuple[str, int]:
+        pending = self.store.hold_sign_in({key: params[key] for key in params})
+        page = render_template_string(
+            SIGN_IN_PAGE,
+            action=self.realm.url("authorize"),
+            pending=pending,
+            client_id=params.get("client_id"),
+            scopes=scope_to_list(params.get("scope")) or [],
+            login_hint=params.get("login_hint", ""),
+            error=error,
+        )
+        return page, 400 if error else 200
+
+    def _submit_sign_in(self) -> Response | tuple[str, int]:
+        params = self.store.take_sign_in(request.form.get("pending", ""))
+        if params is None:
+            return _error_page(InvalidRequestError("This sign-in page has expired. Start again from the application."))
+        username = request.form.get("username", "").strip()
+        if not username:
+            return self._sign_in_page(params, error="Enter a username.")
+        sign_in = SignIn(self.store.user(username), int(time.time()))
+        session.update(username=username, auth_time=sign_in.auth_time)
+        try:
+            grant = self.server.get_consent_grant(params, end_user=sign_in)
+        except OAuth2Error as error:
+            return self._authorization_error(error)
+        return self.server.create_authorization_response(grant.request, grant_user=sign_in, grant=grant)
+
+    def _authorization_error(self, error: OAuth2Error) -> Response | tuple[str, int]:
+        """Redirect the error back with ``iss``, unless the redirect URI is not trusted."""
+        if error.redirect_uri is None:
+            return _error_page(error)
+        params = [*error.get_body(), ("iss", self.realm.issuer)]
+        return redirect(add_params_to_uri(error.redirect_uri, params))
+
+
+def _pushed_params(form: Mapping[str, str], client: MockClient) -> dict[str, str]:
+    """The authorization parameters of a PAR request, bound to the authenticated client."""
+    params = {key: form[key] for key in form if key not in CLIENT_AUTH_PARAMS}
+    if params.setdefault("client_id", client.client_id) != client.client_id:
+        raise InvalidRequestError("The client_id is not the authenticated client.")
+    if "request_uri" in params:
+        raise InvalidRequestError("A pushed request cannot contain a request_uri.")
+    return params
+
+
+def _error_page(error: OAuth2Error) -> tuple[str, int]:
+    return render_template_string(ERROR_PAGE, error=error.error, description=error.description), 400

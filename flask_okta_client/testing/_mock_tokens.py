@@ -1,0 +1,178 @@
+"""Okta-shaped tokens minted by the mock authorization server."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidScopeError, OAuth2Request, scope_to_list
+from joserfc.errors import JoseError
+from joserfc.jwt import JWTClaimsRegistry
+
+from ._mock_keys import KeyRing, read_claims
+from ._mock_models import IssuedToken, MockClient, MockUser
+
+ACCESS_TOKEN_TTL = 3600
+REFRESH_TOKEN_TTL = 7 * 24 * 3600
+ID_JAG_TTL = 300
+ID_JAG_TYP = "oauth-id-jag+jwt"
+
+ENDPOINT_PATHS = {
+    "discovery": "/.well-known/openid-configuration",
+    "authorize": "/v1/authorize",
+    "token": "/v1/token",
+    "keys": "/v1/keys",
+    "userinfo": "/v1/userinfo",
+    "revoke": "/v1/revoke",
+    "introspect": "/v1/introspect",
+    "logout": "/v1/logout",
+    "par": "/v1/par",
+}
+
+
+@dataclass
+class Realm:
+    """Where the mock lives: its custom authorization server and base URL."""
+
+    auth_server_id: str = "default"
+    audience: str = "api://default"
+    base_url: str | None = None
+
+    @property
+    def issuer(self) -> str:
+        if self.base_url is None:
+            raise RuntimeError("the mock Okta server is not started")
+        return f"{self.base_url}/oauth2/{self.auth_server_id}"
+
+    def url(self, endpoint: str) -> str:
+        return self.issuer + ENDPOINT_PATHS[endpoint]
+
+
+class TokenMinter:
+    """Signs access tokens and ID-JAGs, and verifies tokens it signed."""
+
+    def __init__(self, keys: KeyRing, realm: Realm) -> None:
+        self.keys = keys
+        self.realm = realm
+
+    def generate(
+        self,
+        grant_type: str,
+        client: MockClient,
+        user: MockUser | None = None,
+        scope: str | None = None,
+        expires_in: int | None = None,
+        include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """Authlib's token generator hook; lifetimes are fixed, so ``expires_in`` is ignored.
+
+        A refresh token is issued only when ``offline_access`` is granted.
+        """
+        granted = client.get_allowed_scope(scope)
+        if granted is None:
+            raise InvalidScopeError()
+        refresh = include_refresh_token and "offline_access" in scope_to_list(granted)
+        return self.bearer(client, user, granted, refresh=refresh)
+
+    def bearer(
+        self,
+        client: MockClient,
+        user: MockUser | None,
+        scope: str,
+        *,
+        audience: str | None = None,
+        refresh: bool = False,
+    ) -> dict[str, Any]:
+        """A token response with a JWT access token (and maybe a refresh token)."""
+        token: dict[str, Any] = {
+            "token_type": "Bearer",
+            "expires_in": ACCESS_TOKEN_TTL,
+            "access_token": self.access_token(client, user, scope, audience),
+            "scope": scope,
+        }
+        if refresh:
+            token["refresh_token"] = secrets.token_urlsafe(32)
+        return token
+
+    def access_token(self, client: MockClient, user: MockUser | None, scope: str, audience: str | None) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "ver": 1,
+            "jti": "AT." + secrets.token_urlsafe(24),
+            "iss": self.realm.issuer,
+            "aud": audience or self.realm.audience,
+            "iat": now,
+            "exp": now + ACCESS_TOKEN_TTL,
+            "cid": client.client_id,
+            "scp": scope_to_list(scope) or [],
+            "sub": user.username if user else client.client_id,
+        }
+        if user:
+            claims["uid"] = user.sub
+            if user.groups:
+                claims["groups"] = list(user.groups)
+        return self.keys.sign(claims)
+
+    def id_jag(self, client: MockClient, user: MockUser, audience: str, scope: str) -> str:
+        """An Identity Assertion JWT Authorization Grant for another authorization server."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.realm.issuer,
+            "sub": user.sub,
+            "aud": audience,
+            "client_id": client.client_id,
+            "jti": secrets.token_urlsafe(24),
+            "iat": now,
+            "exp": now + ID_JAG_TTL,
+        }
+        if scope:
+            claims["scope"] = scope
+        return self.keys.sign(claims, {"typ": ID_JAG_TYP})
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of an unexpired JWT this server signed.
+
+        :raises InvalidGrantError: for anything else.
+        """
+        registry = JWTClaimsRegistry(iss={"essential": True, "value": self.realm.issuer}, exp={"essential": True})
+        try:
+            claims = self.keys.verify(token)
+            registry.validate(claims)
+        except (JoseError, ValueError) as error:
+            raise InvalidGrantError("The token was not issued by this server or has expired.") from error
+        return claims
+
+
+def issued_tokens(token: dict[str, Any], request: OAuth2Request) -> list[IssuedToken]:
+    """Records of the tokens in a token response, linked to the grant they came from."""
+    family, auth_time = _lineage(request)
+    common: dict[str, Any] = {
+        "client": request.client,
+        "user": request.user,
+        "scope": token.get("scope") or "",
+        "family": family,
+        "auth_time": auth_time,
+    }
+    claims = read_claims(token["access_token"])
+    access = IssuedToken(
+        token["access_token"], "access_token", claims=claims, issued_at=claims["iat"], expires_at=claims["exp"],
+        **common,
+    )
+    if "refresh_token" not in token:
+        return [access]
+    now = int(time.time())
+    refresh = IssuedToken(
+        token["refresh_token"], "refresh_token", issued_at=now, expires_at=now + REFRESH_TOKEN_TTL, **common
+    )
+    return [access, refresh]
+
+
+def _lineage(request: OAuth2Request) -> tuple[str, int | None]:
+    """The token family and sign-in time inherited from a code or refresh token."""
+    if request.authorization_code is not None:
+        return request.authorization_code.family, request.authorization_code.get_auth_time()
+    if request.refresh_token is not None:
+        return request.refresh_token.family, request.refresh_token.auth_time
+    return secrets.token_hex(8), None

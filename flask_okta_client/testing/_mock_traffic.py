@@ -1,0 +1,75 @@
+"""Request counting and fault injection for the mock Okta authorization server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+
+ENDPOINT_NAMES = ("discovery", "keys", "authorize", "token", "userinfo", "revoke", "introspect", "par", "logout")
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request the mock received (never its query, body or headers)."""
+
+    endpoint: str
+    method: str
+    path: str
+    at: float
+
+
+@dataclass
+class Fault:
+    """How to answer the next requests to an endpoint.
+
+    ``status=None`` answers normally after ``delay`` seconds.
+    """
+
+    status: int | None
+    body: str | None
+    delay: float
+    remaining: int
+
+
+class Traffic:
+    """The request log and the queue of injected faults per endpoint."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log: list[LoggedRequest] = []
+        self._faults: dict[str, deque[Fault]] = {}
+
+    def record(self, endpoint: str, method: str, path: str) -> Fault | None:
+        """Log a request and return the fault it should suffer, if any."""
+        with self._lock:
+            self._log.append(LoggedRequest(endpoint, method, path, time.time()))
+            queue = self._faults.get(endpoint)
+            if not queue:
+                return None
+            fault = queue[0]
+            fault.remaining -= 1
+            if fault.remaining <= 0:
+                queue.popleft()
+            return fault
+
+    def inject(self, endpoint: str, fault: Fault) -> None:
+        if endpoint not in ENDPOINT_NAMES:
+            raise ValueError(f"unknown endpoint {endpoint!r}; expected one of {ENDPOINT_NAMES}")
+        with self._lock:
+            self._faults.setdefault(endpoint, deque()).append(fault)
+
+    @property
+    def log(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(self._log)
+
+    def counts(self) -> Counter[str]:
+        with self._lock:
+            return Counter(entry.endpoint for entry in self._log)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._log.clear()
+            self._faults.clear()

@@ -1,0 +1,74 @@
+"""Minting tokens that the extension accepts, for tests of protected views."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from ..storage import SignedInUser
+from ..user import User
+from .mock_server import MockOktaServer
+
+TEST_CLIENT_ID = "0oa-pytest-client"
+
+
+def test_subject(username: str) -> str:
+    """A stable Okta-like user id for ``username``."""
+    return "00u" + hashlib.sha256(username.encode()).hexdigest()[:17]
+
+
+class TestTokens:
+    """Signs ID and access tokens with a :class:`MockOktaServer`'s keys."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, server: MockOktaServer, client_id: str = TEST_CLIENT_ID,
+                 audience: str = "api://default") -> None:
+        self.server = server
+        self.client_id = client_id
+        self.audience = audience
+
+    def _base(self, lifetime: int) -> dict[str, Any]:
+        now = int(time.time())
+        return {"iss": self.server.issuer, "iat": now, "exp": now + lifetime, "jti": secrets.token_hex(8)}
+
+    def id_token(self, username: str = "tester", lifetime: int = 3600, **claims: Any) -> str:
+        defaults = {
+            "sub": test_subject(username),
+            "aud": self.client_id,
+            "auth_time": int(time.time()),
+            "name": username.title(),
+            "email": f"{username}@example.com",
+            "preferred_username": f"{username}@example.com",
+        }
+        return self.server.sign({**self._base(lifetime), **defaults, **claims})
+
+    def access_token(self, scopes: list[str] | tuple[str, ...] = ("openid",), username: str = "tester",
+                     lifetime: int = 3600, **claims: Any) -> str:
+        defaults = {
+            "aud": self.audience,
+            "sub": f"{username}@example.com",
+            "uid": test_subject(username),
+            "cid": self.client_id,
+            "scp": list(scopes),
+        }
+        return self.server.sign({**self._base(lifetime), **defaults, **claims})
+
+    def sign_in(self, client: FlaskClient, username: str = "tester", *, refresh_token: str | None = None,
+                access_token_lifetime: int = 3600, **claims: Any) -> User:
+        """Store a sign-in for ``client`` as if it had completed the login flow."""
+        state = client.application.extensions["okta"]
+        stored = SignedInUser(
+            id_token=self.id_token(username, **claims),
+            access_token=self.access_token(username=username, lifetime=access_token_lifetime),
+            refresh_token=refresh_token,
+            expires_at=time.time() + access_token_lifetime,
+            scope="openid profile email",
+        )
+        with client.application.test_request_context(), client.session_transaction() as session:
+            state.store.save(session, stored)
+        return User(stored)

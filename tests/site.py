@@ -1,0 +1,64 @@
+"""A small Flask site using the extension, and a browser-like sign-in through the mock server."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Flask, jsonify
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from flask_okta_client import OktaClient, bearer_token_required, current_token, current_user, login_required
+from flask_okta_client.testing import MockOktaServer
+
+
+def make_site(settings: dict[str, Any], **config: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="test-secret-key-0123456789", OKTA_USE_PAR="never", **settings)
+    app.config.update(config)
+    OktaClient(app)
+
+    @app.get("/")
+    def home() -> str:
+        return f"home {current_user.sub}" if current_user.is_authenticated else "home anonymous"
+
+    @app.get("/protected")
+    @login_required
+    def protected() -> str:
+        return f"protected for {current_user.sub}"
+
+    @app.get("/staff")
+    @login_required(groups=["Staff"])
+    def staff() -> str:
+        return "staff only"
+
+    @app.get("/api/messages")
+    @bearer_token_required(scopes=["messages:read"])
+    def messages() -> Any:
+        return jsonify(sub=current_token["sub"])
+
+    return app
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+def local(url: str) -> str:
+    """``http://localhost/a?b`` → ``/a?b`` for the test client."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def start_login(client: FlaskClient, next_url: str = "/protected", **params: str) -> str:
+    response = client.get("/login", query_string={"next": next_url, **params})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def sign_in(client: FlaskClient, server: MockOktaServer, username: str = "alice",
+            next_url: str = "/protected", **params: str) -> TestResponse:
+    """The whole browser round trip; the site's answer to the callback."""
+    callback = server.login(start_login(client, next_url, **params), username)
+    return client.get(local(callback))
