@@ -94,8 +94,6 @@ def load_private_key(value: str | Path | Mapping[str, Any], kid: str | None = No
                 jwk = json.loads(text)
             except ValueError:
                 raise ConfigError("OKTA_PRIVATE_KEY looks like JSON but is not valid JSON") from None
-            if not isinstance(jwk, dict):
-                raise ConfigError("OKTA_PRIVATE_KEY must be a JWK object")
             key = _from_jwk(jwk, parameters)
         else:
             key = _from_pem(text.encode(), parameters)

@@ -170,6 +170,13 @@ def _algorithms(key: str, value: Any) -> tuple[str, ...]:
     return names
 
 
+def _asymmetric_algorithms(key: str, value: Any) -> tuple[str, ...]:
+    names = _algorithms(key, value)
+    if any(name in HMAC_ALGORITHMS for name in names):
+        raise ConfigError(f"{key} must list asymmetric algorithms only: access tokens are never HMAC-signed")
+    return names
+
+
 def read_sdk_file(path: Path) -> dict[str, Any]:
     """Settings from an Okta client SDK ``okta.json`` or ``okta.ini`` file."""
     try:
@@ -309,7 +316,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         max_age=_optional(get, "OKTA_MAX_AGE", _int),
         acr_values=_optional(get, "OKTA_ACR_VALUES", _text),
         id_token_algorithms=_optional(get, "OKTA_ID_TOKEN_ALGORITHMS", _algorithms),
-        access_token_algorithms=_optional(get, "OKTA_ACCESS_TOKEN_ALGORITHMS", _algorithms),
+        access_token_algorithms=_optional(get, "OKTA_ACCESS_TOKEN_ALGORITHMS", _asymmetric_algorithms),
         audience=_text("OKTA_AUDIENCE", get_or("OKTA_AUDIENCE", "api://default")),
         token_validation=_choice(
             "OKTA_TOKEN_VALIDATION", get_or("OKTA_TOKEN_VALIDATION", "auto"), TOKEN_VALIDATION_MODES

@@ -32,7 +32,9 @@ ID_JAG_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
 #: A cached client-credentials token is replaced this many seconds before it expires.
 EXPIRY_LEEWAY = 60
 #: Settings a caller may override for the client's registration at a cross-app target.
-TARGET_CLIENT_SETTINGS = frozenset({"client_id", "client_secret", "client_auth_method", "private_key", "private_key_id"})
+TARGET_CLIENT_SETTINGS = frozenset(
+    {"client_id", "client_secret", "client_auth_method", "private_key", "private_key_id"}
+)
 
 Scope = str | Collection[str] | None
 
@@ -61,8 +63,9 @@ class TokenResult:
             raw=dict(token),
         )
 
-    def fresh(self, leeway: float = EXPIRY_LEEWAY) -> bool:
-        return self.expires_at is not None and time.time() < self.expires_at - leeway
+    def fresh(self) -> bool:
+        """Usable for at least another ``EXPIRY_LEEWAY`` seconds."""
+        return self.expires_at is not None and time.time() < self.expires_at - EXPIRY_LEEWAY
 
 
 def scope_words(scope: Scope) -> tuple[str, ...]:
@@ -185,7 +188,8 @@ class Grants:
         if assertion is None:
             audience = token_endpoint or self.client.endpoint("token_endpoint")
             own = {"iss": self.config.client_id, "sub": self.config.client_id, "aud": audience}
-            assertion = sign_assertion(self._signing_key, signing_algorithm(self._signing_key), {**own, **(claims or {})})
+            key = self._signing_key
+            assertion = sign_assertion(key, signing_algorithm(key), {**own, **(claims or {})})
         return redeem_assertion(self.client, assertion, scope, token_endpoint)
 
     def cross_app_access(
@@ -225,14 +229,16 @@ class Grants:
             metadata = self._target_metadata.setdefault(
                 issuer, MetadataCache(issuer, self.http, self.config.metadata_ttl)
             )
-        client = ProviderClient(dataclasses.replace(self.config, issuer=issuer, **(overrides or {})), metadata, self.http)
+        config = dataclasses.replace(self.config, issuer=issuer, **(overrides or {}))
+        client = ProviderClient(config, metadata, self.http)
         if not overrides:
             with self._targets_lock:
                 client = self._target_clients.setdefault(issuer, client)
         return client
 
 
-def redeem_assertion(client: ProviderClient, assertion: str, scope: Scope, token_endpoint: str | None = None) -> TokenResult:
+def redeem_assertion(client: ProviderClient, assertion: str, scope: Scope,
+                     token_endpoint: str | None = None) -> TokenResult:
     """The JWT bearer grant at ``client``'s token endpoint (or ``token_endpoint``)."""
     token = client.token_request(
         "JWT bearer grant", JWT_BEARER, token_endpoint=token_endpoint, assertion=assertion, **scope_param(scope)

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -104,7 +105,7 @@ def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | 
     value = claims.get(name)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise TokenValidationError(f"The token's {name!r} claim is missing or not a number.")
     return value
 

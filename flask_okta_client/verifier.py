@@ -31,8 +31,7 @@ class TokenVerifier:
         self.metadata = metadata
         self.jwks = jwks
         self.clock = clock
-        hmac_allowed = any(a in HMAC_ALGORITHMS for a in (config.id_token_algorithms or ()) +
-                           (config.access_token_algorithms or ()))
+        hmac_allowed = any(a in HMAC_ALGORITHMS for a in config.id_token_algorithms or ())
         self._hmac_key = OctKey.import_key(config.client_secret) if hmac_allowed and config.client_secret else None
 
     def id_token_algorithms(self) -> tuple[str, ...]:
@@ -42,7 +41,9 @@ class TokenVerifier:
         return tuple(a for a in advertised if a in ASYMMETRIC_ALGORITHMS) or DEFAULT_ALGORITHMS
 
     def access_token_algorithms(self) -> tuple[str, ...]:
-        return self.config.access_token_algorithms or self.id_token_algorithms()
+        """Asymmetric only (RFC 9068): the client secret must not mint access tokens."""
+        configured = self.config.access_token_algorithms or self.id_token_algorithms()
+        return tuple(a for a in configured if a in ASYMMETRIC_ALGORITHMS) or DEFAULT_ALGORITHMS
 
     def verified_jws(self, token: str, algorithms: tuple[str, ...]) -> rules.CompactJWS:
         """Parse, apply the header policy and check the signature."""

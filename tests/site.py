@@ -15,7 +15,7 @@ from flask_okta_client.testing import MockOktaServer
 
 def make_site(settings: dict[str, Any], **config: Any) -> Flask:
     app = Flask(__name__)
-    app.config.update(SECRET_KEY="test-secret-key-0123456789", OKTA_USE_PAR="never", **settings)
+    app.config.update({"SECRET_KEY": "test-secret-key-0123456789", "OKTA_USE_PAR": "never", **settings})
     app.config.update(config)
     OktaClient(app)
 

@@ -205,20 +205,23 @@ def test_token_exchange_refusal_is_grant_error(make_grants: MakeGrants) -> None:
 
 def test_id_jag(server: MockOktaServer, make_grants: MakeGrants) -> None:
     grants = make_grants()
-    result = grants.id_jag(user_id_token(server, grants), audience="https://resource.example/oauth2/x", scope="api.read")
+    audience = "https://resource.example/oauth2/x"
+    result = grants.id_jag(user_id_token(server, grants), audience=audience, scope="api.read")
     assert result.issued_token_type == ID_JAG_TYPE
     header = jws.extract_compact(result.access_token.encode()).headers()
     claims = claims_of(result.access_token)
     assert header["typ"] == "oauth-id-jag+jwt"
-    assert claims["aud"] == "https://resource.example/oauth2/x" and claims["client_id"] == grants.config.client_id
+    assert claims["aud"] == audience and claims["client_id"] == grants.config.client_id
 
 
 # JWT bearer
 
 
-def test_jwt_bearer_with_given_assertion(server: MockOktaServer, make_grants: MakeGrants, signing_key: RSAKey) -> None:
-    grants = make_grants(jwks={"keys": [signing_key.as_dict(private=False)]}, token_endpoint_auth_method="client_secret_basic",
-                         client_secret=secrets.token_urlsafe(32))
+def test_jwt_bearer_with_given_assertion(server: MockOktaServer, make_grants: MakeGrants,
+                                        signing_key: RSAKey) -> None:
+    # A client with a secret that also registered a key for its assertions.
+    grants = make_grants(jwks={"keys": [signing_key.as_dict(private=False)]},
+                         client_secret=secrets.token_urlsafe(32), token_endpoint_auth_method="client_secret_basic")
     client_id = grants.config.client_id
     now = int(time.time())
     assertion = jwt.encode({"alg": "RS256", "kid": signing_key.kid},
@@ -228,7 +231,7 @@ def test_jwt_bearer_with_given_assertion(server: MockOktaServer, make_grants: Ma
     assert claims_of(result.access_token)["sub"] == "bob"
 
 
-def test_jwt_bearer_signs_its_own_assertion(server: MockOktaServer, make_grants: MakeGrants, signing_key: RSAKey) -> None:
+def test_jwt_bearer_signs_its_own_assertion(make_grants: MakeGrants, signing_key: RSAKey) -> None:
     grants = make_grants({"OKTA_PRIVATE_KEY": signing_key.as_dict(private=True)},
                          jwks={"keys": [signing_key.as_dict(private=False)]})
     assert grants.config.client_auth_method == "private_key_jwt"
@@ -249,9 +252,10 @@ def test_jwt_bearer_without_key_is_config_error(make_grants: MakeGrants) -> None
 def test_cross_app_access(server: MockOktaServer, make_grants: MakeGrants) -> None:
     # The mock trusts ID-JAGs it issued, so it plays both our and the target server.
     grants = make_grants()
-    result = grants.cross_app_access(user_id_token(server, grants, "dave"), target_issuer=server.issuer, scope="api.read")
+    id_token = user_id_token(server, grants, "dave")
+    result = grants.cross_app_access(id_token, target_issuer=server.issuer, scope="api.read")
     claims = claims_of(result.access_token)
-    assert claims["sub"] == server.set_user("dave").sub and claims["scp"] == ["api.read"]
+    assert claims["uid"] == server.set_user("dave").sub and claims["scp"] == ["api.read"]
     grants.cross_app_access(user_id_token(server, grants, "dave"), target_issuer=server.issuer)
     assert server.count("discovery") == 2  # ours once, the target's once (cached)
 

@@ -41,6 +41,8 @@ CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 PENDING_FIELD = re.compile(r'name="pending" value="([^"]+)"')
 
 SIGNER_KEY = RSAKey.generate_key(2048, parameters={"alg": "RS256", "use": "sig"}, auto_kid=True)
+SIGNER_JWKS = {"keys": [SIGNER_KEY.as_dict(private=False)]}
+WEB_APP = ("web-app", WEB_SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,7 @@ def okta() -> Iterator[MockOktaServer]:
         server.add_client(
             MockClient("hmac-app", JWT_SECRET, [REDIRECT_URI], token_endpoint_auth_method="client_secret_jwt")
         )
-        server.add_client(MockClient("signer", redirect_uris=[REDIRECT_URI], jwks={"keys": [SIGNER_KEY.as_dict(private=False)]}))
+        server.add_client(MockClient("signer", redirect_uris=[REDIRECT_URI], jwks=SIGNER_JWKS))
         server.add_client(MockClient("service", SERVICE_SECRET, scopes=("api:read", "api:write")))
         yield server
 
@@ -107,7 +109,7 @@ def query_of(url: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlparse(url).query).items()}
 
 
-def token_request(okta: MockOktaServer, auth: tuple[str, str] | None = ("web-app", WEB_SECRET), **data: str) -> requests.Response:
+def token_request(okta: MockOktaServer, auth: tuple[str, str] | None = WEB_APP, **data: str) -> requests.Response:
     return requests.post(okta.endpoint_url("token"), data=data, auth=auth, timeout=5)
 
 
@@ -134,11 +136,16 @@ def browser_login(browser: requests.Session, url: str, username: str) -> str:
 
 
 def verify(okta: MockOktaServer, token: str, audience: str, **options: Any) -> dict[str, Any]:
-    return jose_jwt.decode(token, okta.public_jwks(), algorithms=["RS256"], audience=audience, issuer=okta.issuer, **options)
+    jwks = okta.public_jwks()
+    return jose_jwt.decode(token, jwks, algorithms=["RS256"], audience=audience, issuer=okta.issuer, **options)
 
 
 def introspect(okta: MockOktaServer, token: str) -> dict[str, Any]:
-    return requests.post(okta.endpoint_url("introspect"), data={"token": token}, auth=("web-app", WEB_SECRET)).json()
+    return requests.post(okta.endpoint_url("introspect"), data={"token": token}, auth=WEB_APP).json()
+
+
+def revoke(okta: MockOktaServer, token: str, **extra: str) -> requests.Response:
+    return requests.post(okta.endpoint_url("revoke"), data={"token": token, **extra}, auth=WEB_APP)
 
 
 def client_assertion(client_id: str, audience: str, key: Any = SIGNER_KEY, jti: str | None = None) -> str:
@@ -183,7 +190,8 @@ def test_stop_releases_the_port() -> None:
 
 
 def test_command_line_prints_issuer_and_serves() -> None:
-    command = [sys.executable, "-m", "flask_okta_client.testing.mock_server", "--client-id", "demo", "--redirect-uri", REDIRECT_URI]
+    module = "flask_okta_client.testing.mock_server"
+    command = [sys.executable, "-m", module, "--client-id", "demo", "--redirect-uri", REDIRECT_URI]
     process = subprocess.Popen(command, cwd=Path(__file__).parents[1], stdout=subprocess.PIPE, text=True)
     try:
         issuer = re.search(r"(http://127\.0\.0\.1:\d+/oauth2/default)", process.stdout.readline()).group(1)
@@ -495,7 +503,8 @@ def test_replayed_refresh_token_is_refused_and_revokes_its_family(okta: MockOkta
 
 def test_refresh_token_of_another_client_is_refused(okta: MockOktaServer) -> None:
     tokens = sign_in(okta)
-    response = token_request(okta, ("other-app", OTHER_SECRET), grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    other_app = ("other-app", OTHER_SECRET)
+    response = token_request(okta, other_app, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 
@@ -526,9 +535,21 @@ def test_public_client_cannot_use_client_credentials(okta: MockOktaServer) -> No
 # token exchange and ID-JAG
 
 
-def exchange(okta: MockOktaServer, subject_token: str, subject_type: str = ACCESS_TOKEN_TYPE, **extra: str) -> requests.Response:
+def exchange(
+    okta: MockOktaServer, subject_token: str, subject_type: str = ACCESS_TOKEN_TYPE, **extra: str
+) -> requests.Response:
     data = {"grant_type": TOKEN_EXCHANGE, "subject_token": subject_token, "subject_token_type": subject_type}
     return token_request(okta, **{**data, **extra})
+
+
+def exchange_for_id_jag(okta: MockOktaServer, id_token: str, audience: str, **extra: str) -> requests.Response:
+    return exchange(okta, id_token, ID_TOKEN_TYPE, requested_token_type=ID_JAG, audience=audience, **extra)
+
+
+def id_jag_for_this_server(okta: MockOktaServer, **extra: str) -> tuple[str, str]:
+    """An ID token of alice, and an ID-JAG made from it for this very server."""
+    id_token = sign_in(okta)["id_token"]
+    return id_token, exchange_for_id_jag(okta, id_token, okta.issuer, **extra).json()["access_token"]
 
 
 def test_token_exchange_returns_an_access_token_for_the_audience(okta: MockOktaServer) -> None:
@@ -542,7 +563,8 @@ def test_token_exchange_returns_an_access_token_for_the_audience(okta: MockOktaS
 
 
 def test_token_exchange_refuses_a_token_not_signed_by_the_server(okta: MockOktaServer) -> None:
-    forged = jose_jwt.encode({"iss": okta.issuer, "uid": "00u1", "exp": int(time.time()) + 60}, "k" * 32, algorithm="HS256")
+    claims = {"iss": okta.issuer, "uid": "00u1", "exp": int(time.time()) + 60}
+    forged = jose_jwt.encode(claims, "k" * 32, algorithm="HS256")
     response = exchange(okta, forged)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
@@ -550,13 +572,13 @@ def test_token_exchange_refuses_a_token_not_signed_by_the_server(okta: MockOktaS
 
 def test_token_exchange_refuses_a_revoked_subject_token(okta: MockOktaServer) -> None:
     access_token = sign_in(okta)["access_token"]
-    requests.post(okta.endpoint_url("revoke"), data={"token": access_token}, auth=("web-app", WEB_SECRET))
+    revoke(okta, access_token)
     assert exchange(okta, access_token).json()["error"] == "invalid_grant"
 
 
 def test_token_exchange_issues_an_id_jag(okta: MockOktaServer) -> None:
     id_token = sign_in(okta)["id_token"]
-    response = exchange(okta, id_token, ID_TOKEN_TYPE, requested_token_type=ID_JAG, audience="https://as.example", scope="openid")
+    response = exchange_for_id_jag(okta, id_token, "https://as.example", scope="openid")
     body = response.json()
     assert body["issued_token_type"] == ID_JAG
     assert body["token_type"] == "N_A"
@@ -576,33 +598,29 @@ def test_id_jag_requires_an_audience(okta: MockOktaServer) -> None:
 
 
 def test_jwt_bearer_accepts_an_id_jag_issued_by_the_server(okta: MockOktaServer) -> None:
-    tokens = sign_in(okta)
-    jag = exchange(okta, tokens["id_token"], ID_TOKEN_TYPE, requested_token_type=ID_JAG, audience=okta.issuer, scope="openid").json()
-    response = token_request(okta, grant_type=JWT_BEARER, assertion=jag["access_token"])
+    id_token, jag = id_jag_for_this_server(okta, scope="openid")
+    response = token_request(okta, grant_type=JWT_BEARER, assertion=jag)
     claims = verify(okta, response.json()["access_token"], "api://default")
-    assert claims["uid"] == jose_jwt.get_unverified_claims(tokens["id_token"])["sub"]
+    assert claims["uid"] == jose_jwt.get_unverified_claims(id_token)["sub"]
     assert claims["scp"] == ["openid"]
 
 
 def test_jwt_bearer_refuses_a_replayed_assertion(okta: MockOktaServer) -> None:
-    id_token = sign_in(okta)["id_token"]
-    jag = exchange(okta, id_token, ID_TOKEN_TYPE, requested_token_type=ID_JAG, audience=okta.issuer).json()["access_token"]
+    _, jag = id_jag_for_this_server(okta)
     assert token_request(okta, grant_type=JWT_BEARER, assertion=jag).status_code == 200
     replay = token_request(okta, grant_type=JWT_BEARER, assertion=jag)
     assert replay.json()["error"] == "invalid_grant"
 
 
 def test_jwt_bearer_refuses_an_id_jag_issued_to_another_client(okta: MockOktaServer) -> None:
-    id_token = sign_in(okta)["id_token"]
-    jag = exchange(okta, id_token, ID_TOKEN_TYPE, requested_token_type=ID_JAG, audience=okta.issuer).json()["access_token"]
+    _, jag = id_jag_for_this_server(okta)
     response = token_request(okta, ("other-app", OTHER_SECRET), grant_type=JWT_BEARER, assertion=jag)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
 
 
 def test_jwt_bearer_needs_client_authentication_for_a_server_signed_assertion(okta: MockOktaServer) -> None:
-    id_token = sign_in(okta)["id_token"]
-    jag = exchange(okta, id_token, ID_TOKEN_TYPE, requested_token_type=ID_JAG, audience=okta.issuer).json()["access_token"]
+    _, jag = id_jag_for_this_server(okta)
     response = token_request(okta, None, grant_type=JWT_BEARER, assertion=jag)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -625,47 +643,58 @@ def test_jwt_bearer_refuses_an_assertion_for_another_audience(okta: MockOktaServ
 # JWT client authentication
 
 
+def assertion_auth(assertion: str) -> dict[str, str]:
+    return {"client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion}
+
+
+def client_credentials_with(okta: MockOktaServer, assertion: str) -> requests.Response:
+    return token_request(okta, None, grant_type="client_credentials", scope="openid", **assertion_auth(assertion))
+
+
 def test_private_key_jwt_authenticates_the_client(okta: MockOktaServer) -> None:
     url, verifier = authorize_url(okta, client_id="signer")
     code = query_of(okta.login(url, "alice"))["code"]
     assertion = client_assertion("signer", okta.endpoint_url("token"))
-    response = exchange_code(okta, code, verifier, auth=None, client_assertion_type=CLIENT_ASSERTION_TYPE, client_assertion=assertion)
+    response = exchange_code(okta, code, verifier, auth=None, **assertion_auth(assertion))
     assert response.status_code == 200, response.text
 
 
 def test_private_key_jwt_accepts_the_issuer_as_audience(okta: MockOktaServer) -> None:
     assertion = client_assertion("signer", okta.issuer)
-    response = token_request(okta, None, grant_type="client_credentials", scope="openid", client_assertion_type=CLIENT_ASSERTION_TYPE, client_assertion=assertion)
+    response = client_credentials_with(okta, assertion)
     assert response.status_code == 200, response.text
 
 
 def test_private_key_jwt_refuses_a_replayed_jti(okta: MockOktaServer) -> None:
-    data = {"grant_type": "client_credentials", "scope": "openid", "client_assertion_type": CLIENT_ASSERTION_TYPE}
-    assertion = client_assertion("signer", okta.endpoint_url("token"), jti="once")
-    assert token_request(okta, None, client_assertion=assertion, **data).status_code == 200
-    replay = token_request(okta, None, client_assertion=client_assertion("signer", okta.endpoint_url("token"), jti="once"), **data)
+    first = client_credentials_with(okta, client_assertion("signer", okta.endpoint_url("token"), jti="once"))
+    assert first.status_code == 200
+    replay = client_credentials_with(okta, client_assertion("signer", okta.endpoint_url("token"), jti="once"))
     assert replay.json()["error"] == "invalid_client"
 
 
 def test_private_key_jwt_refuses_an_assertion_signed_with_another_key(okta: MockOktaServer) -> None:
     stranger = RSAKey.generate_key(2048, auto_kid=True)
     assertion = client_assertion("signer", okta.endpoint_url("token"), key=stranger)
-    response = token_request(okta, None, grant_type="client_credentials", scope="openid", client_assertion_type=CLIENT_ASSERTION_TYPE, client_assertion=assertion)
+    response = client_credentials_with(okta, assertion)
     assert response.json()["error"] == "invalid_client"
 
 
 def test_client_secret_jwt_authenticates_the_client(okta: MockOktaServer) -> None:
     assertion = client_assertion("hmac-app", okta.endpoint_url("token"), key=JWT_SECRET)
-    response = token_request(okta, None, grant_type="client_credentials", scope="openid", client_assertion_type=CLIENT_ASSERTION_TYPE, client_assertion=assertion)
+    response = client_credentials_with(okta, assertion)
     assert response.status_code == 200, response.text
 
 
 # pushed authorization requests
 
 
-def push(okta: MockOktaServer, auth: tuple[str, str] | None = ("web-app", WEB_SECRET)) -> tuple[requests.Response, str]:
+def push(okta: MockOktaServer, auth: tuple[str, str] | None = WEB_APP) -> tuple[requests.Response, str]:
     url, verifier = authorize_url(okta)
     return requests.post(okta.endpoint_url("par"), data=query_of(url), auth=auth), verifier
+
+
+def pushed_authorize_url(okta: MockOktaServer, request_uri: str) -> str:
+    return okta.endpoint_url("authorize") + "?" + urlencode({"client_id": "web-app", "request_uri": request_uri})
 
 
 def test_par_returns_a_request_uri(okta: MockOktaServer) -> None:
@@ -677,7 +706,7 @@ def test_par_returns_a_request_uri(okta: MockOktaServer) -> None:
 
 def test_par_request_uri_drives_the_code_flow(okta: MockOktaServer) -> None:
     response, verifier = push(okta)
-    url = okta.endpoint_url("authorize") + "?" + urlencode({"client_id": "web-app", "request_uri": response.json()["request_uri"]})
+    url = pushed_authorize_url(okta, response.json()["request_uri"])
     params = query_of(okta.login(url, "alice"))
     assert params["state"] == "state-123"
     assert exchange_code(okta, params["code"], verifier).status_code == 200
@@ -685,7 +714,7 @@ def test_par_request_uri_drives_the_code_flow(okta: MockOktaServer) -> None:
 
 def test_par_request_uri_is_single_use(okta: MockOktaServer) -> None:
     response, _ = push(okta)
-    url = okta.endpoint_url("authorize") + "?" + urlencode({"client_id": "web-app", "request_uri": response.json()["request_uri"]})
+    url = pushed_authorize_url(okta, response.json()["request_uri"])
     okta.login(url, "alice")
     assert requests.get(url, allow_redirects=False).status_code == 400
 
@@ -698,7 +727,7 @@ def test_par_requires_client_authentication(okta: MockOktaServer) -> None:
 
 def test_par_validates_the_request_like_authorize(okta: MockOktaServer) -> None:
     url, _ = authorize_url(okta, code_challenge=None, code_challenge_method=None)
-    response = requests.post(okta.endpoint_url("par"), data=query_of(url), auth=("web-app", WEB_SECRET))
+    response = requests.post(okta.endpoint_url("par"), data=query_of(url), auth=WEB_APP)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
 
@@ -709,7 +738,8 @@ def test_par_validates_the_request_like_authorize(okta: MockOktaServer) -> None:
 def test_userinfo_returns_the_profile_for_an_access_token(okta: MockOktaServer) -> None:
     okta.set_user("heidi", groups=["Everyone"])
     tokens = sign_in(okta, "heidi")
-    response = requests.get(okta.endpoint_url("userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    response = requests.get(okta.endpoint_url("userinfo"), headers=bearer)
     body = response.json()
     assert body["sub"] == jose_jwt.get_unverified_claims(tokens["id_token"])["sub"]
     assert (body["preferred_username"], body["email"], body["name"]) == ("heidi", "heidi@example.com", "Heidi")
@@ -745,14 +775,14 @@ def test_introspection_of_an_unknown_token_is_inactive(okta: MockOktaServer) -> 
 
 def test_revoked_access_token_becomes_inactive(okta: MockOktaServer) -> None:
     access_token = sign_in(okta)["access_token"]
-    response = requests.post(okta.endpoint_url("revoke"), data={"token": access_token}, auth=("web-app", WEB_SECRET))
+    response = revoke(okta, access_token)
     assert response.status_code == 200
     assert introspect(okta, access_token) == {"active": False}
 
 
 def test_revoking_a_refresh_token_stops_refresh(okta: MockOktaServer) -> None:
     tokens = sign_in(okta)
-    requests.post(okta.endpoint_url("revoke"), data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}, auth=("web-app", WEB_SECRET))
+    revoke(okta, tokens["refresh_token"], token_type_hint="refresh_token")
     assert refresh(okta, tokens["refresh_token"]).json()["error"] == "invalid_grant"
 
 
@@ -800,7 +830,8 @@ def test_rotate_keys_signs_with_a_new_kid_and_keeps_the_old_key_published(fresh_
     old_token = fresh_okta.sign({"sub": "x"})
     new_kid = fresh_okta.rotate_keys()
     new_token = fresh_okta.sign({"sub": "x"})
-    assert jose_jwt.get_unverified_header(new_token)["kid"] == new_kid != jose_jwt.get_unverified_header(old_token)["kid"]
+    assert jose_jwt.get_unverified_header(new_token)["kid"] == new_kid
+    assert jose_jwt.get_unverified_header(old_token)["kid"] != new_kid
     jwks = requests.get(fresh_okta.endpoint_url("keys")).json()
     assert len(jwks["keys"]) == 2
     jose_jwt.decode(old_token, jwks, algorithms=["RS256"])

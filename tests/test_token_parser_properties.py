@@ -19,7 +19,8 @@ from flask_okta_client.errors import TokenValidationError
 from flask_okta_client.validation import MAX_TOKEN_LENGTH, CompactJWS, parse_compact
 from tests.jose_helpers import access_claims, b64url_json, make_verifier, mint
 
-PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, database=None,
+                             suppress_health_check=[HealthCheck.too_slow])
 
 CLAIMS = access_claims()
 VALID = mint(CLAIMS)

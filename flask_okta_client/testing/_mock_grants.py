@@ -115,7 +115,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 client_id=request.client.client_id,
                 redirect_uri=request.payload.redirect_uri,
                 scope=request.scope,
-                sign_in=request.user,
+                sign_in=request.user,  # the SignIn the authorize view granted
                 nonce=data.get("nonce"),
                 code_challenge=data["code_challenge"],
                 code_challenge_method=data["code_challenge_method"],
@@ -251,8 +251,7 @@ class JWTBearerGrant(_JWTBearerGrant):
 
     def process_assertion_claims(self, assertion: str) -> dict[str, Any]:
         claims = super().process_assertion_claims(assertion)
-        client_id = self.request.client.client_id
-        if self.server_signed and claims.get("client_id", client_id) != client_id:
+        if self.server_signed and claims.get("client_id") not in (None, self.request.client.client_id):
             raise InvalidGrantError("The assertion was issued to another client.")
         if "jti" in claims and not self.server.store.first_use(claims["iss"], claims["jti"]):
             raise InvalidGrantError("The assertion was already used.")

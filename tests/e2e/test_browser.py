@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND",  # no DNS at all: the tests use 127.0.0.1 literals only
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no name resolution beyond loopback
 ]
 STEP_TIMEOUT_MS = 10_000
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

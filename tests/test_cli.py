@@ -1,0 +1,146 @@
+"""``flask okta check|keygen|token`` against the mock Okta."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from flask import Flask
+
+from flask_okta_client import OktaClient
+from flask_okta_client.cli import okta_cli
+from flask_okta_client.client_auth import load_private_key
+from flask_okta_client.testing.mock_server import MockClient, MockOktaServer
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[MockOktaServer]:
+    with MockOktaServer() as okta:
+        yield okta
+
+
+@pytest.fixture
+def make_app(server: MockOktaServer) -> Callable[..., Flask]:
+    def make(**settings: object) -> Flask:
+        client = server.add_client(MockClient("0oa" + secrets.token_hex(6), secrets.token_urlsafe(32),
+                                              scopes=("openid", "api.read")))
+        app = Flask(__name__)
+        app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client.client_id,
+                          OKTA_CLIENT_SECRET=client.client_secret, SECRET_KEY="test", **settings)
+        OktaClient(app)
+        if "okta" not in app.cli.commands:
+            app.cli.add_command(okta_cli)
+        server.reset()
+        return app
+
+    return make
+
+
+@pytest.fixture
+def run(make_app: Callable[..., Flask]) -> Run:
+    def invoke(*args: str, **settings: object) -> Result:
+        return make_app(**settings).test_cli_runner().invoke(args=["okta", *args])
+
+    return invoke
+
+
+def test_check_passes(run: Run, server: MockOktaServer) -> None:
+    result = run("check")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert f"token_endpoint: {server.endpoint_url('token')}" in result.output
+    assert "Signing keys: 1" in result.output and "alg=RS256" in result.output
+    assert "client_secret: (set)" in result.output
+    assert "OK: no problems found." in result.output
+    assert "Warning: the issuer uses http://" in result.output
+
+
+def test_check_never_prints_the_secret(make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    result = app.test_cli_runner().invoke(args=["okta", "check"])
+    assert app.config["OKTA_CLIENT_SECRET"] not in result.output + result.stderr
+
+
+def test_check_fails_when_the_provider_is_down(make_app: Callable[..., Flask], server: MockOktaServer) -> None:
+    app = make_app()
+    server.fail_next("discovery", status=503, times=5)
+    result = app.test_cli_runner().invoke(args=["okta", "check"])
+    assert result.exit_code == 1
+    assert "discovery at" in result.stderr and "failed" in result.stderr
+
+
+def test_check_reports_an_unreachable_jwks(make_app: Callable[..., Flask], server: MockOktaServer) -> None:
+    app = make_app()
+    server.fail_next("keys", status=503, times=5)
+    result = app.test_cli_runner().invoke(args=["okta", "check"])
+    assert result.exit_code == 1 and "JWKS at" in result.stderr
+
+
+def test_check_reports_discovery_problems(make_app: Callable[..., Flask], server: MockOktaServer) -> None:
+    app = make_app(OKTA_USE_PAR="always")
+    wrong = json.dumps({"issuer": "https://other.example", "token_endpoint": "x"})
+    server.fail_next("discovery", status=200, body=wrong)
+    result = app.test_cli_runner().invoke(args=["okta", "check"])
+    assert result.exit_code == 1
+    assert "issuer mismatch" in result.stderr and "discovery has no jwks_uri" in result.stderr
+    assert "OKTA_USE_PAR is 'always'" in result.stderr
+
+
+def public_jwk(output: str) -> dict:
+    start = output.index("{")
+    return json.loads(output[start:output.index("\n}", start) + 2])
+
+
+def test_keygen_writes_a_private_pem_and_prints_its_jwk(run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "okta.pem"
+    result = run("keygen", "--out", str(out), "--kid", "my-key")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    jwk = public_jwk(result.output)
+    assert jwk["kid"] == "my-key" and jwk["use"] == "sig" and jwk["alg"] == "RS256" and "d" not in jwk
+    key = load_private_key(str(out), "my-key")
+    assert key.as_dict(private=False)["n"] == jwk["n"]
+    assert f"OKTA_PRIVATE_KEY={out}" in result.output and "OKTA_PRIVATE_KEY_ID=my-key" in result.output
+
+
+def test_keygen_refuses_to_overwrite_without_force(run: Run, tmp_path: Path) -> None:
+    out = tmp_path / "okta.pem"
+    out.write_text("keep me")
+    out.chmod(0o644)
+    result = run("keygen", "--out", str(out))
+    assert result.exit_code == 1 and "--force" in result.stderr
+    assert out.read_text() == "keep me"
+    result = run("keygen", "--out", str(out), "--force", "--size", "3072")
+    assert result.exit_code == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    key = load_private_key(str(out))
+    assert key.private_key.key_size == 3072 and key.kid == public_jwk(result.output)["kid"]
+
+
+def test_keygen_refuses_small_keys(run: Run, tmp_path: Path) -> None:
+    assert run("keygen", "--out", str(tmp_path / "k.pem"), "--size", "1024").exit_code == 2
+
+
+def test_token_prints_claims_not_the_token(make_app: Callable[..., Flask], server: MockOktaServer) -> None:
+    app = make_app()
+    result = app.test_cli_runner().invoke(args=["okta", "token", "--scope", "api.read"])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert '"cid": "%s"' % app.config["OKTA_CLIENT_ID"] in result.output
+    assert "Scope: api.read" in result.output and "Expires: " in result.output
+    with app.app_context():
+        cached = app.extensions["okta"].grants.client_credentials_token("api.read")
+    assert cached.access_token not in result.output
+    shown = app.test_cli_runner().invoke(args=["okta", "token", "--scope", "api.read", "--show-token"])
+    assert f"Access token: {cached.access_token}" in shown.output
+    assert server.count("token") == 1
+
+
+def test_token_failure_exits_1(run: Run) -> None:
+    result = run("token", "--scope", "not.allowed")
+    assert result.exit_code == 1 and "invalid_scope" in result.stderr

@@ -1,0 +1,158 @@
+"""Server-side token stores: a directory (cachelib FileSystemCache) and a real redis-server."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from flask_okta_client.testing import MockClient
+from tests.lifecycle_helpers import OFFLINE_SCOPES, expire_access_token, share_cookies, stored_user
+from tests.site import make_site, sign_in
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_directory_store_keeps_tokens_off_the_cookie(okta_settings, okta_mock_server, tmp_path):
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=str(tmp_path / "tokens"))
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    cookie = client.get_cookie("session").value
+    assert len(cookie) < 200
+    assert client.get("/protected").status_code == 200
+    assert any((tmp_path / "tokens").iterdir())
+
+
+def test_sign_out_removes_the_server_side_entry(okta_settings, okta_mock_server, tmp_path):
+    import re
+
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=str(tmp_path / "tokens"))
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    page = client.get("/logout").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/logout", data={"csrf_token": token})
+    entries = [p for p in (tmp_path / "tokens").iterdir() if not p.name.endswith(".lock")]
+    assert all(p.name == "__wz_cache_count" for p in entries)
+
+
+def test_redis_store_signs_in_and_keeps_only_a_handle_in_the_cookie(okta_settings, okta_mock_server, redis_url):
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    assert len(client.get_cookie("session").value) < 200
+    assert client.get("/protected").status_code == 200
+
+
+def test_login_refresh_and_sign_out_through_one_instance_are_seen_by_another(okta_settings, okta_mock_server,
+                                                                            redis_url):
+    import re
+
+    config = {"OKTA_TOKEN_STORE": redis_url, "OKTA_SCOPES": OFFLINE_SCOPES}
+    instance_a, instance_b = make_site(okta_settings, **config), make_site(okta_settings, **config)
+    browser_a, browser_b = instance_a.test_client(), instance_b.test_client()
+    sign_in(browser_a, okta_mock_server)
+    share_cookies(browser_a, browser_b)
+    assert browser_b.get("/protected").status_code == 200
+
+    expire_access_token(instance_a, browser_a)
+    before = stored_user(instance_b, browser_b).access_token
+    assert browser_a.get("/protected").status_code == 200  # refreshed by A
+    assert stored_user(instance_b, browser_b).access_token != before
+
+    page = browser_a.get("/logout").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    browser_a.post("/logout", data={"csrf_token": token})
+    assert browser_b.get("/protected").status_code == 302
+
+
+def test_unreachable_redis_answers_503_for_a_signed_in_session(okta_settings, okta_mock_server, redis_url):
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    broken = make_site(okta_settings, OKTA_TOKEN_STORE=f"redis://127.0.0.1:{dead_port}/0")
+    browser = broken.test_client()
+    share_cookies(client, browser)
+    assert browser.get("/protected").status_code == 503
+    share_cookies(browser, client)  # what the browser kept after the outage
+    assert client.get("/protected").status_code == 200
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def two_processes(okta_mock_server, redis_url):
+    """Two app processes sharing redis, registered at the mock server; yields their origins and settings."""
+    ports = [free_port(), free_port()]
+    origins = [f"http://127.0.0.1:{port}" for port in ports]
+    secret = secrets.token_urlsafe(24)
+    client_id = f"0oa-redis-{secrets.token_hex(4)}"
+    okta_mock_server.add_client(MockClient(
+        client_id, secret, redirect_uris=[f"{o}/authorization-code/callback" for o in origins],
+    ))
+    settings = {
+        "OKTA_ISSUER": okta_mock_server.issuer, "OKTA_CLIENT_ID": client_id, "OKTA_CLIENT_SECRET": secret,
+        "OKTA_TOKEN_STORE": redis_url, "OKTA_SCOPES": OFFLINE_SCOPES, "OKTA_USE_PAR": "never",
+    }
+    env = {**os.environ, **settings, "SECRET_KEY": "shared-secret-key-0123456789abcdef", "PYTHONPATH": str(ROOT)}
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "tests.served_site", str(port)], env=env, cwd=ROOT,
+                         stdout=subprocess.PIPE, text=True)
+        for port in ports
+    ]
+    try:
+        for process in processes:
+            assert process.stdout.readline().strip() == "READY"
+        yield origins, settings
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_concurrent_requests_across_two_processes_refresh_once(okta_mock_server, two_processes):
+    (origin_a, origin_b), settings = two_processes
+    browser = requests.Session()
+    browser.trust_env = False
+    login = browser.get(f"{origin_a}/login?next=/protected", allow_redirects=False)
+    callback = okta_mock_server.login(login.headers["Location"], "alice")
+    assert browser.get(callback, allow_redirects=False).headers["Location"] == "/protected"
+    cookie = browser.cookies.get("session")
+
+    # Age the shared entry from a third instance with the same settings.
+    local_instance = make_site({k: v for k, v in settings.items()}, SECRET_KEY="shared-secret-key-0123456789abcdef")
+    client = local_instance.test_client()
+    client.set_cookie("session", cookie)
+    expire_access_token(local_instance, client)
+
+    okta_mock_server.fail_next("token", status=None, delay=0.5)
+    tokens_before = okta_mock_server.count("token")
+    statuses: list[int] = []
+
+    def visit(origin: str) -> None:
+        with requests.Session() as session:
+            session.trust_env = False
+            session.cookies.set("session", cookie)
+            statuses.append(session.get(f"{origin}/protected", allow_redirects=False, timeout=20).status_code)
+
+    threads = [threading.Thread(target=visit, args=(origin,)) for origin in [origin_a, origin_b] * 5]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 10
+    assert okta_mock_server.count("token") == tokens_before + 1

@@ -1,0 +1,269 @@
+"""Refresh before the view, single flight, session timeouts and the encrypted session store."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import threading
+import time
+
+from flask_okta_client import signals
+from flask_okta_client.storage import SignedInUser
+from tests.lifecycle_helpers import (
+    OFFLINE_SCOPES,
+    change_stored_user,
+    expire_access_token,
+    share_cookies,
+    stored_user,
+)
+from tests.site import make_site, sign_in
+
+
+def offline_site(okta_settings, **config):
+    return make_site(okta_settings, OKTA_SCOPES=OFFLINE_SCOPES, **config)
+
+
+def test_sign_in_with_offline_access_keeps_a_refresh_token(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    assert stored_user(app, client).refresh_token
+
+
+def test_expired_access_token_is_refreshed_before_the_view(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    before = stored_user(app, client)
+    expire_access_token(app, client)
+    tokens_before = okta_mock_server.count("token")
+    assert client.get("/protected").status_code == 200
+    after = stored_user(app, client)
+    assert okta_mock_server.count("token") == tokens_before + 1
+    assert after.access_token != before.access_token
+    assert after.refresh_token != before.refresh_token  # rotated
+    assert after.expires_at > time.time() + 3000
+
+
+def test_fresh_access_token_is_not_refreshed(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    tokens_before = okta_mock_server.count("token")
+    client.get("/protected")
+    assert okta_mock_server.count("token") == tokens_before
+
+
+def test_token_due_within_the_leeway_is_refreshed(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings, OKTA_REFRESH_LEEWAY=120)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    change_stored_user(app, client, expires_at=time.time() + 90)
+    tokens_before = okta_mock_server.count("token")
+    client.get("/protected")
+    assert okta_mock_server.count("token") == tokens_before + 1
+
+
+def test_concurrent_requests_of_one_session_refresh_once(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    expire_access_token(app, client)
+    browsers = []
+    for _ in range(8):
+        browser = app.test_client()
+        share_cookies(client, browser)
+        browsers.append(browser)
+    okta_mock_server.fail_next("token", status=None, delay=0.3)  # keep the first refresh in flight
+    tokens_before = okta_mock_server.count("token")
+    statuses = []
+    threads = [threading.Thread(target=lambda b=b: statuses.append(b.get("/protected").status_code)) for b in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 8
+    assert okta_mock_server.count("token") == tokens_before + 1
+
+
+def test_refresh_refused_ends_the_session_and_returns_to_sign_in(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    expire_access_token(app, client)
+    okta_mock_server.fail_next("token", status=400, body='{"error": "invalid_grant"}')
+    failures = []
+    with signals.refresh_failed.connected_to(lambda sender, error: failures.append(error.error), app):
+        response = client.get("/protected?x=1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/protected?x%3D1"
+    assert stored_user(app, client) is None
+    assert failures == ["session_ended"]
+
+
+def test_refresh_refused_for_an_api_request_is_401(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    expire_access_token(app, client)
+    okta_mock_server.fail_next("token", status=400, body='{"error": "invalid_grant"}')
+    response = client.get("/protected", headers={"Accept": "application/json"})
+    assert response.status_code == 401
+
+
+def test_replayed_refresh_token_revokes_the_family_and_ends_the_session(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    old_cookie = client.get_cookie("session").value
+    expire_access_token(app, client)
+    client.get("/protected")  # rotates the refresh token
+    stale = app.test_client()
+    stale.set_cookie("session", old_cookie)
+    expire_access_token(app, stale)
+    app.extensions["okta"].lifecycle.refreshes = type(app.extensions["okta"].lifecycle.refreshes)()  # forget shared results
+    assert stale.get("/protected").status_code == 302
+
+
+def test_provider_outage_during_refresh_answers_503_and_keeps_the_session(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    expire_access_token(app, client)
+    okta_mock_server.fail_next("token", status=503)
+    assert client.get("/protected").status_code == 503
+    assert stored_user(app, client) is not None
+    assert client.get("/protected").status_code == 200
+
+
+def test_refreshed_id_token_for_another_subject_ends_the_session(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server, "alice")
+    change_stored_user(app, client, expires_at=time.time() - 5,
+                       id_token=stored_user(app, client).id_token)
+    user = stored_user(app, client)
+    forged = okta_mock_server.sign({**user.claims, "sub": "00u-somebody-else"})
+    change_stored_user(app, client, id_token=forged)
+    assert client.get("/protected").status_code == 302
+    assert stored_user(app, client) is None
+
+
+def test_okta_refresh_forces_a_refresh(okta_settings, okta_mock_server):
+    app = offline_site(okta_settings)
+    okta = app.extensions["okta"]
+
+    @app.get("/force")
+    def force():
+        from flask_okta_client.user import current_user
+
+        before = current_user.access_token
+        okta.refresh_current_user(force=True)
+        return "changed" if current_user.access_token != before else "same"
+
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    assert client.get("/force").get_data(as_text=True) == "changed"
+
+
+def test_idle_session_expires(okta_settings, okta_mock_server):
+    app = make_site(okta_settings, OKTA_SESSION_IDLE_TIMEOUT=60)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    change_stored_user(app, client, last_seen_at=time.time() - 61)
+    assert client.get("/protected").status_code == 302
+    assert stored_user(app, client) is None
+
+
+def test_activity_keeps_an_idle_timeout_rolling(okta_settings, okta_mock_server):
+    app = make_site(okta_settings, OKTA_SESSION_IDLE_TIMEOUT=600)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    change_stored_user(app, client, last_seen_at=time.time() - 500)
+    assert client.get("/").get_data(as_text=True).startswith("home 00u")
+    assert stored_user(app, client).last_seen_at > time.time() - 5
+
+
+def test_absolute_timeout_ends_even_an_active_session(okta_settings, okta_mock_server):
+    app = make_site(okta_settings, OKTA_SESSION_ABSOLUTE_TIMEOUT=3600)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    change_stored_user(app, client, signed_in_at=time.time() - 3601, last_seen_at=time.time())
+    assert client.get("/").get_data(as_text=True) == "home anonymous"
+
+
+def test_session_cookie_does_not_reveal_tokens(okta_settings, okta_mock_server):
+    app = make_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    cookie = client.get_cookie("session").value
+    payload = cookie.split(".")[0] if not cookie.startswith(".") else cookie.split(".")[1]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    import zlib
+
+    text = zlib.decompress(raw).decode() if cookie.startswith(".") else raw.decode()
+    user = stored_user(app, client)
+    assert user.access_token not in text
+    assert user.id_token.split(".")[1] not in text
+    assert "A256GCM" in base64.urlsafe_b64decode(text.split('"')[3].split(".")[0] + "==").decode()
+
+
+def test_rotating_secret_key_keeps_sessions(okta_settings, okta_mock_server):
+    app = make_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    cookie = client.get_cookie("session").value
+    rotated = make_site(okta_settings, SECRET_KEY="a-brand-new-secret-key-0123456789",
+                        SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]])
+    browser = rotated.test_client()
+    browser.set_cookie("session", cookie)
+    assert browser.get("/protected").status_code == 200
+
+
+def realistic_groups(count: int) -> list[str]:
+    """Group names as Okta orgs have them: words with ids, not very compressible."""
+    departments = ["Engineering", "Finance", "Sales", "Support", "Marketing", "Legal", "Security"]
+    return [f"{departments[i % 7]}-Team-{secrets.token_hex(3)}" for i in range(count)]
+
+
+def save_tokens(app, client, okta_mock_server, *, groups: list[str]) -> int:
+    """Store an Okta-sized sign-in in the session; the Set-Cookie size."""
+    now = int(time.time())
+    base = {"iss": okta_mock_server.issuer, "iat": now, "exp": now + 3600, "ver": 1,
+            "jti": "AT." + secrets.token_urlsafe(40)}
+    access_token = okta_mock_server.sign({
+        **base, "aud": "api://default", "cid": "0oa1b2c3d4e5f6g7h8i9", "uid": "00u1b2c3d4e5f6g7h8i9",
+        "sub": "alice.smith@example.com", "scp": ["openid", "profile", "email", "offline_access", "messages:read"],
+        "groups": realistic_groups(20),
+    })
+    id_token = okta_mock_server.sign({
+        **base, "aud": "0oa1b2c3d4e5f6g7h8i9", "sub": "00u1b2c3d4e5f6g7h8i9", "name": "Alice Smith",
+        "email": "alice.smith@example.com", "preferred_username": "alice.smith@example.com",
+        "auth_time": now, "amr": ["pwd", "mfa"], "idp": "00o1b2c3d4e5f6g7h8i9", "nonce": secrets.token_urlsafe(32),
+        "at_hash": secrets.token_urlsafe(16), "groups": groups,
+    })
+    user = SignedInUser(id_token=id_token, access_token=access_token, refresh_token=secrets.token_urlsafe(32),
+                        expires_at=now + 3600, scope="openid profile email offline_access")
+    assert len(access_token) > 1400
+    store = app.extensions["okta"].store
+    with app.test_request_context(), client.session_transaction() as session:
+        store.save(session, user)
+        return store.cookie_size(session), len(id_token)
+
+
+def test_session_cookie_stays_under_4_kb_with_real_okta_token_sizes(okta_settings, okta_mock_server, caplog):
+    app = make_site(okta_settings)
+    caplog.set_level(logging.WARNING, logger="flask_okta_client")
+    size, id_token_size = save_tokens(app, app.test_client(), okta_mock_server, groups=realistic_groups(24))
+    assert id_token_size > 1400
+    assert size < 4096
+    assert "OKTA_TOKEN_STORE" not in caplog.text
+
+
+def test_oversized_session_logs_a_warning_naming_the_token_store(okta_settings, okta_mock_server, caplog):
+    app = make_site(okta_settings)
+    caplog.set_level(logging.WARNING, logger="flask_okta_client")
+    size, _ = save_tokens(app, app.test_client(), okta_mock_server, groups=realistic_groups(150))
+    assert size > 4096
+    assert "OKTA_TOKEN_STORE" in caplog.text
