@@ -13,7 +13,7 @@ from . import signals
 from .authorization import ClaimRequirements, ClaimsCheck
 from .lifecycle import SessionEnded
 from .errors import AccessDenied, InsufficientScope, NotAuthenticated, OktaError, TokenValidationError
-from .responses import is_page_navigation
+from .responses import API_REQUEST_KEY, is_page_navigation
 from .user import current_user, forget_user
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -120,6 +120,7 @@ def bearer_token_from_request() -> str:
 def require_bearer_token(scopes: frozenset[str], audience: str | None,
                          requirements: ClaimRequirements | None) -> None:
     """Validate the request's access token and check scopes and claims; sets ``g.okta_claims``."""
+    request.environ[API_REQUEST_KEY] = True
     try:
         verified = current_app.extensions["okta"].access_tokens.validate(bearer_token_from_request(), audience)
     except (NotAuthenticated, TokenValidationError) as error:

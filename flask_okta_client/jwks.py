@@ -74,14 +74,14 @@ class JwksCache:
         self._by_kid: dict[str, Key] = {}
         self._keys: list[Key] = []
         self._expires_at = 0.0
-        self._fetched_at = float("-inf")
+        self._last_kid_refetch = float("-inf")
         self._lock = threading.Lock()
 
     def key_for(self, kid: str | None, alg: str) -> Key:
         """The key that verifies a token with header ``kid`` and ``alg``."""
-        if time.monotonic() >= self._expires_at:
-            self._refresh(self.fetch_count, reason="expired")
         seen_fetch = self.fetch_count
+        if time.monotonic() >= self._expires_at and self._refresh(seen_fetch, reason="expired"):
+            seen_fetch = self.fetch_count
         key = self._find(kid, alg)
         if key is None and self._refresh(seen_fetch, reason="unknown kid", rate_limited=True):
             key = self._find(kid, alg)
@@ -101,9 +101,10 @@ class JwksCache:
         with self._lock:
             if self.fetch_count != seen_fetch:
                 return True
-            if rate_limited and time.monotonic() - self._fetched_at < self.cooldown:
-                return False
-            self._fetched_at = time.monotonic()
+            if rate_limited:
+                if time.monotonic() - self._last_kid_refetch < self.cooldown:
+                    return False
+                self._last_kid_refetch = time.monotonic()
             try:
                 keys = import_signing_keys(self.http.get_json(self._jwks_uri()))
             except OktaError:

@@ -11,13 +11,17 @@ from .errors import OktaError
 log = logging.getLogger("flask_okta_client")
 
 
+# Set on requests to views protected by bearer_token_required: they always get JSON.
+API_REQUEST_KEY = "flask_okta_client.api_request"
+
+
 def is_page_navigation() -> bool:
     """Whether this request is a top-level page load a browser user will see.
 
-    Not when it prefers JSON, carries ``X-Requested-With``, or its
-    ``Sec-Fetch-Mode`` says it is a fetch rather than a navigation.
+    Not when it is an API call, prefers JSON, carries ``X-Requested-With``,
+    or its ``Sec-Fetch-Mode`` says it is a fetch rather than a navigation.
     """
-    if request.headers.get("X-Requested-With"):
+    if request.environ.get(API_REQUEST_KEY) or request.headers.get("X-Requested-With"):
         return False
     mode = request.headers.get("Sec-Fetch-Mode")
     if mode is not None and mode != "navigate":
@@ -30,7 +34,7 @@ def error_response(error: OktaError) -> Response:
     """The single place an :class:`OktaError` becomes an HTTP answer."""
     if error.status >= 500:
         log.warning("okta: answering %s (%s) to %s %s", error.status, error.error, request.method, request.path)
-    if error.challenge is None and is_page_navigation():
+    if is_page_navigation():
         response = Response(render_template("okta/error.html", error=error), status=error.status)
     else:
         response = jsonify(error=error.error, error_description=error.description)

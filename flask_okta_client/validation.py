@@ -1,7 +1,8 @@
 """Token rules as pure functions: parsing, header policy, signature, claims.
 
 Nothing here talks to the network or to Flask; callers pass keys, clocks and
-expectations in. Every failure raises :class:`TokenValidationError` with a
+expectations in. Keys are chosen by ``kid`` only: ``jku``, ``x5u``, ``jwk`` and
+``x5c`` headers, which could point at attacker-chosen keys, are never read. Every failure raises :class:`TokenValidationError` with a
 message safe to log (it never contains the token).
 """
 
@@ -12,7 +13,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +23,8 @@ from joserfc.util import urlsafe_b64decode
 
 from .errors import TokenValidationError
 
-# Header parameters that could point the verifier at attacker-chosen keys: never used.
-IGNORED_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c")
 MAX_TOKEN_LENGTH = 16_384
+MAX_NUMERIC_DATE = 2**53
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,9 @@ def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | 
     value = claims.get(name)
     if value is None and not required:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    # The range check also refuses NaN and infinities, which json.loads accepts.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:
         raise TokenValidationError(f"The token's {name!r} claim is missing or not a number.")
     return value
 

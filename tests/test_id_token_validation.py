@@ -368,6 +368,7 @@ def test_unknown_kid_triggers_exactly_one_jwks_refetch_then_fails(verifier, cloc
 
 def test_unknown_kid_within_the_cooldown_is_rejected_without_a_refetch(verifier, clock):
     verifier.verify_id_token(mint(id_claims()), nonce=NONCE)
+    rejects(verifier, mint(id_claims(), key=rotated()))
     before = jwks_fetches(verifier)
     clock.advance(COOLDOWN / 2)
     rejects(verifier, mint(id_claims(), key=rotated()))

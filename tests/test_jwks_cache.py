@@ -109,13 +109,23 @@ def test_unknown_kid_refetches_once_after_the_cooldown_then_fails(clock):
     assert http.count(JWKS_URI) == 2
 
 
-def test_unknown_kid_within_the_cooldown_does_not_refetch(clock):
+def test_first_unknown_kid_refetches_at_once_even_right_after_a_fetch(clock):
     cache, http = make_cache()
     cache.key_for(primary().kid, "RS256")
-    clock.advance(COOLDOWN - 1)
     with pytest.raises(TokenValidationError):
         cache.key_for("no-such-kid", "RS256")
-    assert http.count(JWKS_URI) == 1
+    assert http.count(JWKS_URI) == 2
+
+
+def test_unknown_kid_within_the_cooldown_of_the_last_refetch_does_not_refetch(clock):
+    cache, http = make_cache()
+    cache.key_for(primary().kid, "RS256")
+    with pytest.raises(TokenValidationError):
+        cache.key_for("no-such-kid", "RS256")
+    clock.advance(COOLDOWN - 1)
+    with pytest.raises(TokenValidationError):
+        cache.key_for("another-kid", "RS256")
+    assert http.count(JWKS_URI) == 2
 
 
 def test_repeated_unknown_kids_refetch_at_most_once_per_cooldown(clock):
