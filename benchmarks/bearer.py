@@ -292,10 +292,15 @@ def _profile_stats(fn: Callable[[Any], Any], items: Sequence[Any]) -> dict[tuple
     import pstats
 
     profiler = cProfile.Profile()
-    profiler.enable()
-    for item in items:
-        fn(item)
-    profiler.disable()
+    gc.collect()
+    gc.disable()  # GC pauses would be billed to whichever function happened to allocate
+    try:
+        profiler.enable()
+        for item in items:
+            fn(item)
+        profiler.disable()
+    finally:
+        gc.enable()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     return {func: (nc, tt, ct) for func, (cc, nc, tt, ct, callers) in stats.items()}
 

@@ -178,10 +178,11 @@ def token_exchange_required(view: F | None = None, *, audience: str, scope: str 
     """Require a signed-in user and a token for a downstream API before the view runs.
 
     The user's access token is exchanged (RFC 8693) for one meant for
-    ``audience``; with ``target_issuer``, the ID token is exchanged for an
-    identity assertion (ID-JAG) that the target authorization server redeems
-    (cross-app access). The token is cached per session until near expiry; the
-    view reads it with ``okta.exchanged_token(audience)``::
+    ``audience``. With ``target_issuer`` (cross-app access), the ID token is
+    exchanged for an identity assertion (ID-JAG) addressed to that
+    authorization server, which redeems it with the JWT bearer grant;
+    ``audience`` then only names the token. The token is cached per session
+    until near expiry; the view reads it with ``okta.exchanged_token(audience)``::
 
         @app.get("/orders")
         @okta.token_exchange_required(audience="api://orders", scope="orders:read")

@@ -217,9 +217,7 @@ class OktaState:
         if cached is not None:
             return cached
         if target_issuer is not None:
-            result = self.grants.cross_app_access(
-                stored.id_token, target_issuer=target_issuer, audience=audience, scope=scope
-            )
+            result = self.grants.cross_app_access(stored.id_token, target_issuer=target_issuer, scope=scope)
         else:
             result = self.grants.token_exchange(
                 stored.access_token, audience=audience, scope=scope, requested_token_type=requested_token_type

@@ -11,7 +11,6 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -22,6 +21,7 @@ from .config import OktaConfig
 from .discovery import MetadataCache
 from .errors import ConfigError, ProviderError
 from .http import HttpClient
+from .singleflight import SingleFlight
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -81,37 +81,22 @@ def scope_param(scope: Scope) -> dict[str, str]:
     return {"scope": " ".join(words)} if words else {}
 
 
-class SingleFlightCache:
+class TokenCache:
     """Tokens by key until near expiry; concurrent misses for a key share one fetch."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._tokens: dict[Any, TokenResult] = {}
-        self._inflight: dict[Any, Future[TokenResult]] = {}
+        self._flight: SingleFlight[TokenResult] = SingleFlight()
 
     def get(self, key: Any, fetch: Callable[[], TokenResult]) -> TokenResult:
-        with self._lock:
-            token = self._tokens.get(key)
-            if token is not None and token.fresh():
-                return token
-            future = self._inflight.get(key)
-            leader = future is None
-            if leader:
-                future = self._inflight[key] = Future()
-        if not leader:
-            return future.result()
-        try:
-            token = fetch()
-        except BaseException as exc:
-            with self._lock:
-                del self._inflight[key]
-            future.set_exception(exc)
-            raise
-        with self._lock:
-            del self._inflight[key]
-            if token.expires_at is not None:
-                self._tokens[key] = token
-        future.set_result(token)
+        token = self._tokens.get(key)
+        if token is not None and token.fresh():
+            return token
+        return self._flight.run(key, lambda: self._keep(key, fetch()))
+
+    def _keep(self, key: Any, token: TokenResult) -> TokenResult:
+        if token.expires_at is not None:
+            self._tokens[key] = token
         return token
 
 
@@ -122,7 +107,7 @@ class Grants:
         self.config = config
         self.client = client
         self.http = http
-        self._client_credentials = SingleFlightCache()
+        self._client_credentials = TokenCache()
         self._targets_lock = threading.Lock()
         self._target_metadata: dict[str, MetadataCache] = {}
         self._target_clients: dict[str, ProviderClient] = {}

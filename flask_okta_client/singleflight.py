@@ -1,60 +1,49 @@
-"""Run one call per key at a time; concurrent callers share its result."""
+"""Run one call per key at a time; concurrent callers share its outcome."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
-class _Call(Generic[T]):
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.result: T | None = None
-        self.error: BaseException | None = None
-        self.finished_at = 0.0
-
-
 class SingleFlight(Generic[T]):
-    """``run(key, fn)``: the first caller runs ``fn``; callers arriving while it runs,
-    or within ``remember`` seconds after it succeeded, get the same result.
-    Failures are shared with the callers that waited, but not remembered.
+    """``run(key, fn)``: the first caller runs ``fn``; callers arriving while it runs
+    get its result or its exception. A success is also handed to callers that
+    arrive within ``remember`` seconds after it.
     """
 
     def __init__(self, remember: float = 0.0) -> None:
         self.remember = remember
-        self._calls: dict[Hashable, _Call[T]] = {}
         self._lock = threading.Lock()
+        self._calls: dict[Hashable, tuple[Future[T], list[float]]] = {}
 
     def run(self, key: Hashable, fn: Callable[[], T]) -> T:
         with self._lock:
-            self._forget_old(time.monotonic())
+            self._forget_finished(time.monotonic())
             call = self._calls.get(key)
             leader = call is None
-            if leader:
-                call = self._calls[key] = _Call()
-        assert call is not None
+            if call is None:
+                call = self._calls[key] = (Future(), [])
+        future, finished_at = call
         if not leader:
-            call.done.wait()
-            if call.error is not None:
-                raise call.error
-            return call.result  # type: ignore[return-value]
+            return future.result()
         try:
-            call.result = fn()
+            result = fn()
         except BaseException as exc:
-            call.error = exc
             with self._lock:
                 self._calls.pop(key, None)
+            future.set_exception(exc)
             raise
-        finally:
-            call.finished_at = time.monotonic()
-            call.done.set()
-        return call.result
+        finished_at.append(time.monotonic())
+        future.set_result(result)
+        return result
 
-    def _forget_old(self, now: float) -> None:
-        stale = [k for k, c in self._calls.items() if c.done.is_set() and now - c.finished_at > self.remember]
+    def _forget_finished(self, now: float) -> None:
+        stale = [key for key, (_, done) in self._calls.items() if done and now - done[0] > self.remember]
         for key in stale:
             del self._calls[key]
