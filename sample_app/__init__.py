@@ -11,9 +11,11 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+import requests
+from flask import Flask, jsonify, render_template, url_for
+from flask.typing import ResponseReturnValue
 
-from flask_okta_client import OktaClient, login_required
+from flask_okta_client import OktaClient, bearer_token_required, current_token, current_user, login_required
 from flask_okta_client.config import settings_lookup
 
 from .mock_okta import start_mock_okta
@@ -39,5 +41,28 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @login_required
     def protected() -> str:
         return render_template("protected.html")
+
+    @app.get("/api/public")
+    def api_public() -> ResponseReturnValue:
+        return jsonify(message="Anyone can read this.")
+
+    @app.get("/api/messages")
+    @bearer_token_required(scopes=["messages:read"])
+    def api_messages() -> ResponseReturnValue:
+        return jsonify(messages=[
+            {"id": 1, "text": f"Hello, {current_token['sub']}!"},
+            {"id": 2, "text": "This answer needed an access token with scope messages:read."},
+        ])
+
+    @app.get("/messages")
+    @login_required
+    def messages() -> str:
+        """Calls this site's own API with the signed-in user's access token, server to server."""
+        response = requests.get(
+            url_for("api_messages", _external=True),
+            headers={"Authorization": f"Bearer {current_user.access_token}"},
+            timeout=5,
+        )
+        return render_template("messages.html", status=response.status_code, body=response.json())
 
     return app

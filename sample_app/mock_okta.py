@@ -9,6 +9,7 @@ from flask import Flask
 from flask_okta_client.testing.mock_server import MockClient, MockOktaServer
 
 CLIENT_ID = "0oa-sample-app"
+SCOPES = ("openid", "profile", "email", "offline_access", "messages:read")
 
 
 def start_mock_okta(app: Flask) -> str:
@@ -23,10 +24,12 @@ def start_mock_okta(app: Flask) -> str:
             client_secret=client_secret,
             redirect_uris=[f"{origin}/authorization-code/callback" for origin in origins],
             post_logout_redirect_uris=[f"{origin}/logout/callback" for origin in origins],
+            scopes=SCOPES,
         )
     )
     server.start()
     app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=CLIENT_ID, OKTA_CLIENT_SECRET=client_secret)
+    app.config.setdefault("OKTA_SCOPES", " ".join(SCOPES))
     app.extensions["okta_mock_server"] = server
     print(
         "\n  No Okta org configured (OKTA_ISSUER is not set): using the embedded mock Okta server\n"
