@@ -45,16 +45,17 @@ class VerifiedTokenCache:
         return hashlib.sha256(token.encode()).digest(), audience
 
     def get(self, key: tuple[bytes, str], leeway: float) -> VerifiedToken | None:
+        # No lock on the read path: single OrderedDict operations are atomic under the GIL.
         entry = self._entries.get(key)
         if entry is None:
             return None
         if entry.expires_at <= self.clock() - leeway:
-            with self._lock:
-                self._entries.pop(key, None)
+            self._entries.pop(key, None)
             return None
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
+        try:
+            self._entries.move_to_end(key)
+        except KeyError:  # evicted meanwhile by another thread
+            pass
         return entry
 
     def put(self, key: tuple[bytes, str], entry: VerifiedToken) -> None:

@@ -20,7 +20,7 @@ from .client_auth import client_auth_methods
 from .config import OktaConfig
 from .discovery import MetadataCache
 from .errors import LoginError, OktaError, ProviderError, ProviderUnavailable
-from .http import HttpClient, check_status, endpoint_name, json_object, raise_for_transport
+from .http import USER_AGENT, HttpClient, check_status, endpoint_name, json_object, raise_for_transport
 
 log = logging.getLogger("flask_okta_client")
 
@@ -85,7 +85,7 @@ class ProviderClient:
             revocation_endpoint_auth_method=self.config.client_auth_method,
             default_timeout=self.config.http_timeout,
         )
-        session.headers["User-Agent"] = "flask-okta-client"
+        session.headers["User-Agent"] = USER_AGENT
         for method in self.auth_methods:
             session.register_client_auth_method(method)
         return session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, overload
 
@@ -23,6 +24,13 @@ def relative_request_url() -> str:
     """This request's path and query, to come back to after signing in."""
     query = request.query_string.decode("latin-1")
     return f"{request.path}?{query}" if query else request.path
+
+
+def view_caller(function: F) -> Callable[..., Any]:
+    """How to call a view: directly, or through Flask's ``ensure_sync`` when it is async."""
+    if inspect.iscoroutinefunction(function):
+        return lambda *args, **kwargs: current_app.ensure_sync(function)(*args, **kwargs)
+    return function
 
 
 def sign_in_again(error: NotAuthenticated) -> Any:
@@ -76,12 +84,14 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
     requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
 
     def decorate(function: F) -> F:
+        call = view_caller(function)
+
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             refusal = require_signed_in_user(requirements)
             if refusal is not None:
                 return refusal
-            return current_app.ensure_sync(function)(*args, **kwargs)
+            return call(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
@@ -101,12 +111,14 @@ def _bearer_refusal(error: OktaError, scopes: Collection[str] = ()) -> OktaError
 
 def bearer_token_from_request() -> str:
     """The token of an ``Authorization: Bearer`` header; tokens in URLs or forms are refused."""
-    if "access_token" in request.args or (
-        request.mimetype == "application/x-www-form-urlencoded" and "access_token" in request.form
+    environ = request.environ
+    if (environ.get("QUERY_STRING") and "access_token" in request.args) or (
+        environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
+        and "access_token" in request.form
     ):
         raise TokenValidationError("Send the access token in the Authorization header.",
                                    error="invalid_request", status=400)
-    header = request.headers.get("Authorization")
+    header = environ.get("HTTP_AUTHORIZATION")
     if header is None:
         raise NotAuthenticated("An access token is required.")
     scheme, _, token = header.partition(" ")
@@ -162,10 +174,12 @@ def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = ()
     requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
 
     def decorate(function: F) -> F:
+        call = view_caller(function)
+
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             require_bearer_token(required_scopes, audience, requirements)
-            return current_app.ensure_sync(function)(*args, **kwargs)
+            return call(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
@@ -191,6 +205,8 @@ def token_exchange_required(view: F | None = None, *, audience: str, scope: str 
     """
 
     def decorate(function: F) -> F:
+        call = view_caller(function)
+
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             refusal = require_signed_in_user(None)
@@ -201,7 +217,7 @@ def token_exchange_required(view: F | None = None, *, audience: str, scope: str 
                 target_issuer=target_issuer,
             )
             g.setdefault("okta_exchanged_tokens", {})[audience] = token["access_token"]
-            return current_app.ensure_sync(function)(*args, **kwargs)
+            return call(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, g, session, url_for
+from flask import Flask, Response, current_app, g, request, session, url_for
 
 from . import signals
 from .bearer import AccessTokenValidator
@@ -260,8 +260,11 @@ def format_timestamp(value: float | None) -> str:
 
 
 def enforce_session_lifetime() -> None:
-    """Apply the idle and absolute timeouts on every request of a signed-in session."""
-    if SESSION_KEY in session:
+    """Apply the idle and absolute timeouts on every request of a signed-in session.
+
+    Requests without cookies (API calls) do not open the session at all.
+    """
+    if request.environ.get("HTTP_COOKIE") and SESSION_KEY in session:
         load_user()
 
 

@@ -12,6 +12,7 @@ from .errors import ProviderError, ProviderUnavailable
 
 log = logging.getLogger("flask_okta_client")
 
+USER_AGENT = "flask-okta-client"
 # Statuses that mean "try again later" rather than "this answer is wrong".
 UNAVAILABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -55,7 +56,7 @@ class HttpClient:
     def __init__(self, timeout: float, session: requests.Session | None = None) -> None:
         self.timeout = timeout
         self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", "flask-okta-client")
+        self.session.headers["User-Agent"] = USER_AGENT
 
     def get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
         """GET a JSON document (discovery, JWKS, UserInfo)."""

@@ -13,13 +13,13 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from joserfc.jwk import Key
 from joserfc.jws import JWSRegistry
-from joserfc.util import urlsafe_b64decode
 
 from .errors import TokenValidationError
 
@@ -45,9 +45,22 @@ class CompactJWS:
         return self.header.get("kid")
 
 
+_COMPACT_JWS = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# Decoded headers by their encoded segment: a provider's tokens share a handful of headers.
+_HEADER_MEMO: dict[bytes, dict[str, Any]] = {}
+_HEADER_MEMO_SIZE = 256
+
+
+def b64url_decode(segment: bytes) -> bytes:
+    """Strict base64url (no padding in, no stray characters)."""
+    padded = segment.translate(_URLSAFE_TO_STANDARD) + b"=" * (-len(segment) % 4)
+    return binascii.a2b_base64(padded, strict_mode=True)
+
+
 def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(urlsafe_b64decode(segment))
+        value = json.loads(b64url_decode(segment))
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise TokenValidationError(f"The token's {what} is not valid base64url JSON.") from None
     if not isinstance(value, dict):
@@ -55,27 +68,40 @@ def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     return value
 
 
+def _header(segment: bytes) -> dict[str, Any]:
+    header = _HEADER_MEMO.get(segment)
+    if header is None:
+        header = _json_object(segment, "header")
+        if not isinstance(header.get("alg"), str):
+            raise TokenValidationError("The token's header has no algorithm.")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise TokenValidationError("The token's key id is not a string.")
+        if len(_HEADER_MEMO) >= _HEADER_MEMO_SIZE:
+            _HEADER_MEMO.clear()
+        _HEADER_MEMO[segment] = header
+    return header
+
+
 def parse_compact(token: str | bytes) -> CompactJWS:
-    """Split ``header.payload.signature``; refuse anything else (JWE, JSON serialization…)."""
+    """Split ``header.payload.signature``; refuse anything else (JWE, JSON serialization…).
+
+    The returned header may be shared between tokens: treat it as read-only.
+    """
     if isinstance(token, str):
         if not token.isascii():
             raise TokenValidationError("The token is malformed.")
         token = token.encode("ascii")
-    if not isinstance(token, bytes) or len(token) > MAX_TOKEN_LENGTH or token.count(b".") != 2:
+    if not isinstance(token, bytes) or len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
         raise TokenValidationError("The token is malformed.")
     header_segment, payload_segment, signature_segment = token.split(b".")
-    header = _json_object(header_segment, "header")
+    header = _header(header_segment)
     claims = _json_object(payload_segment, "payload")
     try:
-        signature = urlsafe_b64decode(signature_segment)
+        signature = b64url_decode(signature_segment)
     except binascii.Error:
         raise TokenValidationError("The token's signature is not valid base64url.") from None
-    if not isinstance(header.get("alg"), str):
-        raise TokenValidationError("The token's header has no algorithm.")
-    kid = header.get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise TokenValidationError("The token's key id is not a string.")
-    return CompactJWS(header, claims, header_segment + b"." + payload_segment, signature)
+    return CompactJWS(header, claims, token[: len(header_segment) + 1 + len(payload_segment)], signature)
 
 
 def check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:

@@ -10,7 +10,7 @@ from joserfc.jwk import Key, OctKey
 
 from . import validation as rules
 from .config import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, OktaConfig
-from .discovery import MetadataCache
+from .discovery import MetadataCache, ProviderMetadata
 from .errors import TokenValidationError
 from .jwks import JwksCache
 
@@ -33,17 +33,30 @@ class TokenVerifier:
         self.clock = clock
         hmac_allowed = any(a in HMAC_ALGORITHMS for a in config.id_token_algorithms or ())
         self._hmac_key = OctKey.import_key(config.client_secret) if hmac_allowed and config.client_secret else None
+        self._algorithms_for: ProviderMetadata | None = None
+        self._algorithms_cache: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     def id_token_algorithms(self) -> tuple[str, ...]:
-        if self.config.id_token_algorithms:
-            return self.config.id_token_algorithms
-        advertised = self.metadata.get().signing_algorithms("id_token_signing_alg_values_supported")
-        return tuple(a for a in advertised if a in ASYMMETRIC_ALGORITHMS) or DEFAULT_ALGORITHMS
+        return self._algorithms()[0]
 
     def access_token_algorithms(self) -> tuple[str, ...]:
         """Asymmetric only (RFC 9068): the client secret must not mint access tokens."""
-        configured = self.config.access_token_algorithms or self.id_token_algorithms()
-        return tuple(a for a in configured if a in ASYMMETRIC_ALGORITHMS) or DEFAULT_ALGORITHMS
+        return self._algorithms()[1]
+
+    def _algorithms(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(ID token, access token) algorithms, worked out again only when discovery changes."""
+        metadata = self.metadata.get()
+        if self._algorithms_for is not metadata:
+            advertised = metadata.signing_algorithms("id_token_signing_alg_values_supported")
+            id_token = self.config.id_token_algorithms or (
+                tuple(a for a in advertised if a in ASYMMETRIC_ALGORITHMS) or DEFAULT_ALGORITHMS
+            )
+            access_token = tuple(
+                a for a in self.config.access_token_algorithms or id_token if a in ASYMMETRIC_ALGORITHMS
+            ) or DEFAULT_ALGORITHMS
+            self._algorithms_cache = (id_token, access_token)
+            self._algorithms_for = metadata
+        return self._algorithms_cache
 
     def verified_jws(self, token: str, algorithms: tuple[str, ...]) -> rules.CompactJWS:
         """Parse, apply the header policy and check the signature."""
