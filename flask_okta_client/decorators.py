@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, overload
 
-from flask import current_app, g, redirect, request, url_for
+from flask import Request, current_app, g, redirect, request, url_for
 from werkzeug.local import LocalProxy
 
 from . import signals
@@ -109,12 +109,12 @@ def _bearer_refusal(error: OktaError, scopes: Collection[str] = ()) -> OktaError
     return error
 
 
-def bearer_token_from_request() -> str:
+def bearer_token_from_request(req: Request) -> str:
     """The token of an ``Authorization: Bearer`` header; tokens in URLs or forms are refused."""
-    environ = request.environ
-    if (environ.get("QUERY_STRING") and "access_token" in request.args) or (
+    environ = req.environ
+    if (environ.get("QUERY_STRING") and "access_token" in req.args) or (
         environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
-        and "access_token" in request.form
+        and "access_token" in req.form
     ):
         raise TokenValidationError("Send the access token in the Authorization header.",
                                    error="invalid_request", status=400)
@@ -131,10 +131,15 @@ def bearer_token_from_request() -> str:
 
 def require_bearer_token(scopes: frozenset[str], audience: str | None,
                          requirements: ClaimRequirements | None) -> None:
-    """Validate the request's access token and check scopes and claims; sets ``g.okta_claims``."""
-    request.environ[API_REQUEST_KEY] = True
+    """Validate the request's access token and check scopes and claims; sets ``g.okta_claims``.
+
+    This runs on every API request, so it resolves each context proxy once.
+    """
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    req.environ[API_REQUEST_KEY] = True
     try:
-        verified = current_app.extensions["okta"].access_tokens.validate(bearer_token_from_request(), audience)
+        token = bearer_token_from_request(req)
+        verified = current_app.extensions["okta"].access_tokens.validate(token, audience)
     except (NotAuthenticated, TokenValidationError) as error:
         raise _bearer_refusal(error) from None
     if not scopes <= verified.scopes:

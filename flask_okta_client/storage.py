@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol
 
-from joserfc.util import urlsafe_b64decode
+
+from .validation import b64url_decode
 
 SESSION_KEY = "_okta"
 
@@ -39,7 +40,7 @@ class SignedInUser:
     def claims(self) -> dict[str, Any]:
         """The ID token's claims (verified when it was stored), plus UserInfo claims if fetched."""
         payload = self.id_token.split(".")[1].encode("ascii")
-        claims = json.loads(urlsafe_b64decode(payload))
+        claims = json.loads(b64url_decode(payload))
         return {**(self.userinfo or {}), **claims}
 
     @classmethod

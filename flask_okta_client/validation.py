@@ -47,20 +47,25 @@ class CompactJWS:
 
 _COMPACT_JWS = re.compile(rb"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# By padding length: the characters whose unused low bits are zero.
+_CANONICAL_LAST_CHARACTERS = {1: b"AEIMQUYcgkosw048", 2: b"AQgw"}
 # Decoded headers by their encoded segment: a provider's tokens share a handful of headers.
 _HEADER_MEMO: dict[bytes, dict[str, Any]] = {}
 _HEADER_MEMO_SIZE = 256
 
 
 def b64url_decode(segment: bytes) -> bytes:
-    """Strict base64url (no padding in, no stray characters)."""
-    padded = segment.translate(_URLSAFE_TO_STANDARD) + b"=" * (-len(segment) % 4)
-    return binascii.a2b_base64(padded, strict_mode=True)
+    """Strict base64url: no padding, no stray characters, and one spelling per value
+    (the unused low bits of the last character must be zero)."""
+    pad = -len(segment) % 4
+    if pad and segment[-1] not in _CANONICAL_LAST_CHARACTERS.get(pad, b""):
+        raise binascii.Error("non-canonical base64url")
+    return binascii.a2b_base64(segment.translate(_URLSAFE_TO_STANDARD) + b"=" * pad, strict_mode=True)
 
 
 def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(b64url_decode(segment))
+        value = json.loads(b64url_decode(segment).decode("utf-8"))  # JWTs are UTF-8 (RFC 7519)
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise TokenValidationError(f"The token's {what} is not valid base64url JSON.") from None
     if not isinstance(value, dict):
