@@ -337,7 +337,7 @@ def differential_profile(label: str, public: Callable[[Any], Any], protected: Ca
         print(f"{extra * 1e6:8.2f} {calls:9.2f}  {_where(func)}")
     ours = sorted(((ct / n_prot, nc / n_prot, func) for func, (nc, tt, ct) in prot.items()
                    if "flask_okta_client" in func[0]), reverse=True)
-    print(f"-- flask_okta_client functions on the protected route, cumulative µs/req --")
+    print("-- flask_okta_client functions on the protected route, cumulative µs/req --")
     for cum, calls, func in ours[:limit]:
         print(f"{cum * 1e6:8.2f} {calls:9.2f}  {_where(func)}")
 

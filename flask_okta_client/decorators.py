@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, overload
 
 from flask import Request, current_app, g, redirect, request, url_for
+from flask.globals import app_ctx, request_ctx
 from werkzeug.local import LocalProxy
 
 from . import signals
@@ -135,11 +136,12 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
 
     This runs on every API request, so it resolves each context proxy once.
     """
-    req = request._get_current_object()  # type: ignore[attr-defined]
+    req = request_ctx.request
+    context = app_ctx._get_current_object()  # type: ignore[attr-defined]
     req.environ[API_REQUEST_KEY] = True
     try:
         token = bearer_token_from_request(req)
-        verified = current_app.extensions["okta"].access_tokens.validate(token, audience)
+        verified = context.app.extensions["okta"].access_tokens.validate(token, audience)
     except (NotAuthenticated, TokenValidationError) as error:
         raise _bearer_refusal(error) from None
     if not scopes <= verified.scopes:
@@ -147,7 +149,7 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
     if requirements is not None and not requirements.allows(verified.claims):
         raise _bearer_refusal(AccessDenied("The access token is not allowed to use this resource.",
                                            error="insufficient_scope"))
-    g.okta_claims = verified.claims
+    context.g.okta_claims = verified.claims
 
 
 @overload

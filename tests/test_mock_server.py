@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
+from jose import JWTError
 from jose import jwt as jose_jwt
 from joserfc.jwk import RSAKey
 
@@ -843,7 +844,7 @@ def test_rotate_keys_without_keep_old_unpublishes_the_old_key(fresh_okta: MockOk
     new_kid = fresh_okta.rotate_keys(keep_old=False)
     jwks = requests.get(fresh_okta.endpoint_url("keys")).json()
     assert [key["kid"] for key in jwks["keys"]] == [new_kid]
-    with pytest.raises(Exception):
+    with pytest.raises(JWTError):
         jose_jwt.decode(old_token, jwks, algorithms=["RS256"])
 
 
