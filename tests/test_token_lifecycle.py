@@ -8,6 +8,8 @@ import secrets
 import threading
 import time
 
+import pytest
+
 from flask_okta_client import signals
 from flask_okta_client.storage import SignedInUser
 from tests.lifecycle_helpers import (
@@ -261,6 +263,7 @@ def test_session_cookie_stays_under_4_kb_with_real_okta_token_sizes(okta_setting
     assert "OKTA_TOKEN_STORE" not in caplog.text
 
 
+@pytest.mark.filterwarnings("ignore:The 'session' cookie is too large")
 def test_oversized_session_logs_a_warning_naming_the_token_store(okta_settings, okta_mock_server, caplog):
     app = make_site(okta_settings)
     caplog.set_level(logging.WARNING, logger="flask_okta_client")

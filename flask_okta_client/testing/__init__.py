@@ -8,7 +8,21 @@ The plugin is registered automatically (entry point ``pytest11``) and offers:
 - ``okta_access_token``: mints a bearer access token with chosen scopes and claims.
 """
 
-from .mock_server import MockClient, MockOktaServer
-from .tokens import TestTokens
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["MockClient", "MockOktaServer", "TestTokens"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so `python -m flask_okta_client.testing.mock_server` runs cleanly.
+    if name in ("MockClient", "MockOktaServer"):
+        from . import mock_server
+
+        return getattr(mock_server, name)
+    if name == "TestTokens":
+        from .tokens import TestTokens
+
+        return TestTokens
+    raise AttributeError(name)
