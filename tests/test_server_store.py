@@ -156,3 +156,19 @@ def test_concurrent_requests_across_two_processes_refresh_once(okta_mock_server,
         thread.join()
     assert statuses == [200] * 10
     assert okta_mock_server.count("token") == tokens_before + 1
+
+
+def test_expired_session_removes_the_server_side_entry(okta_settings, okta_mock_server, redis_url):
+    import time
+
+    from tests.lifecycle_helpers import change_stored_user
+
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url, OKTA_SESSION_IDLE_TIMEOUT=60)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    store = app.extensions["okta"].store
+    with client.session_transaction() as session:
+        handle = session["_okta"]["h"]
+    change_stored_user(app, client, last_seen_at=time.time() - 61)
+    assert client.get("/protected").status_code == 302
+    assert store.cache.get(store.cache_key(handle)) is None

@@ -269,3 +269,23 @@ def test_logs_never_contain_tokens_or_the_client_secret(client, okta_mock_server
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "flask_okta_client")
     assert code not in logged
     assert okta_settings["OKTA_CLIENT_SECRET"] not in logged
+
+
+def test_userinfo_claims_are_merged_when_configured(okta_settings, okta_mock_server):
+    okta_mock_server.set_user("uma", groups=["Staff"])
+    app = make_site(okta_settings, OKTA_USE_USERINFO=True)
+    client = app.test_client()
+    sign_in(client, okta_mock_server, "uma")
+    assert okta_mock_server.count("userinfo") == 1
+    assert client.get("/staff").status_code == 200
+
+
+def test_userinfo_for_another_subject_refuses_the_sign_in(okta_settings, okta_mock_server):
+    app = make_site(okta_settings, OKTA_USE_USERINFO=True)
+    client = app.test_client()
+    callback = okta_mock_server.login(start_login(client), "victor")
+    okta_mock_server.fail_next("userinfo", status=200, body='{"sub": "00u-somebody-else"}')
+    response = client.get(local(callback))
+    assert response.status_code == 400
+    assert "invalid_userinfo" in response.get_data(as_text=True)
+    assert client.get("/").get_data(as_text=True) == "home anonymous"
