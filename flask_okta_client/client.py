@@ -8,6 +8,7 @@ happened without tokens or secrets.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -75,9 +76,17 @@ class ProviderClient:
         self.metadata = metadata
         self.http = http
         self.auth_methods = client_auth_methods(config) if auth_methods is None else auth_methods
+        self._local = threading.local()
 
     def _session(self) -> OAuth2Session:
-        """A fresh Authlib session per call: its token state is never shared."""
+        """This thread's Authlib session: connections to the provider are reused, and the
+        token state Authlib keeps on a session is never shared between threads."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = self._new_session()
+        return session
+
+    def _new_session(self) -> OAuth2Session:
         session = OAuth2Session(
             client_id=self.config.client_id,
             client_secret=self.config.client_secret,
@@ -100,8 +109,8 @@ class ProviderClient:
                       **params: Any) -> dict[str, Any]:
         """POST to the token endpoint (ours unless ``token_endpoint``) with client authentication."""
         url = token_endpoint or self.endpoint("token_endpoint")
-        with provider_call(what, url), self._session() as session:
-            token = dict(session.fetch_token(url, grant_type=grant_type, **params))
+        with provider_call(what, url):
+            token = dict(self._session().fetch_token(url, grant_type=grant_type, **params))
         if not isinstance(token.get("access_token"), str):
             log.warning("okta: %s at %s returned no access_token", what, endpoint_name(url))
             raise ProviderError("The sign-in service returned no access token.")
@@ -129,7 +138,8 @@ class ProviderClient:
         data = {k: v for k, v in params.items() if k != "client_id"}
         if self.config.client_auth_method not in ("none", "client_secret_post"):
             data["client_id"] = self.config.client_id  # those two methods add it themselves
-        with provider_call("pushed authorization request", url), self._session() as session:
+        with provider_call("pushed authorization request", url):
+            session = self._session()
             auth = session.client_auth(self.config.client_auth_method)
             response = session.post(url, data=data, auth=auth, withhold_token=True)
             check_status(response)
@@ -147,7 +157,8 @@ class ProviderClient:
         url = self.metadata.get().get("revocation_endpoint")
         if not isinstance(url, str):
             return False
-        with provider_call("revocation", url), self._session() as session:
+        with provider_call("revocation", url):
+            session = self._session()
             response = session.revoke_token(url, token=token, token_type_hint=token_type_hint)
             check_status(response)
         if response.status_code != 200:
@@ -157,7 +168,8 @@ class ProviderClient:
     def introspect(self, token: str, token_type_hint: str = "access_token") -> dict[str, Any]:
         """RFC 7662 introspection; the provider's JSON answer."""
         url = self.endpoint("introspection_endpoint")
-        with provider_call("introspection", url), self._session() as session:
+        with provider_call("introspection", url):
+            session = self._session()
             response = session.introspect_token(url, token=token, token_type_hint=token_type_hint)
             check_status(response)
             body = json_object(response)
