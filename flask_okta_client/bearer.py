@@ -41,8 +41,8 @@ class VerifiedTokenCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(token: str, audience: str) -> tuple[bytes, str]:
-        return hashlib.sha256(token.encode()).digest(), audience
+    def key(token: bytes, audience: str) -> tuple[bytes, str]:
+        return hashlib.sha256(token).digest(), audience
 
     def get(self, key: tuple[bytes, str], leeway: float) -> VerifiedToken | None:
         # No lock on the read path: single OrderedDict operations are atomic under the GIL.
@@ -94,14 +94,15 @@ class AccessTokenValidator:
         ``audience`` defaults to ``OKTA_AUDIENCE`` for local validation; with
         introspection it is checked only when given.
         """
-        key = self.cache.key(token, audience or self.config.audience)
+        raw = token.encode("utf-8", "surrogateescape")
+        key = self.cache.key(raw, audience or self.config.audience)
         cached = self.cache.get(key, self.config.clock_skew)
         if cached is not None:
             return cached
         if self.introspects:
             claims = self._introspect(token, audience)
         else:
-            claims = self.verifier.verify_access_token(token, audience=audience)
+            claims = self.verifier.verify_access_token(raw, audience=audience)
         verified = VerifiedToken(MappingProxyType(claims), token_scopes(claims), float(claims["exp"]))
         self.cache.put(key, verified)
         return verified

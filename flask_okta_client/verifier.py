@@ -58,7 +58,7 @@ class TokenVerifier:
             self._algorithms_for = metadata
         return self._algorithms_cache
 
-    def verified_jws(self, token: str, algorithms: tuple[str, ...]) -> rules.CompactJWS:
+    def verified_jws(self, token: str | bytes, algorithms: tuple[str, ...]) -> rules.CompactJWS:
         """Parse, apply the header policy and check the signature."""
         jws = rules.parse_compact(token)
         rules.check_header(jws.header, algorithms)
@@ -94,7 +94,7 @@ class TokenVerifier:
             rules.check_auth_time(claims, max_age=max_age, now=now, leeway=leeway)
         return claims
 
-    def verify_access_token(self, token: str, *, audience: str | None = None) -> dict[str, Any]:
+    def verify_access_token(self, token: str | bytes, *, audience: str | None = None) -> dict[str, Any]:
         """A JWT access token for ``audience`` (default ``OKTA_AUDIENCE``); returns the claims."""
         jws = self.verified_jws(token, self.access_token_algorithms())
         claims = jws.claims
