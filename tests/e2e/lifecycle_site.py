@@ -21,7 +21,7 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
 from flask_okta_client import OktaClient, current_user
-from tests.e2e.conftest import OidcProvider
+from tests.e2e.provider import OidcProvider
 
 DOWNSTREAM_AUDIENCE = "api://downstream"
 SESSION_COOKIE = "session"

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.components import require_component
-from tests.e2e.site import Site, site  # noqa: F401  (fixture)
+from tests.e2e.site import Site
 
 pytestmark = pytest.mark.e2e
 

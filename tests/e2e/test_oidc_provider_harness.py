@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from tests.e2e.conftest import JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT, OidcProvider
+from tests.e2e.provider import JWT_BEARER_GRANT, TOKEN_EXCHANGE_GRANT, OidcProvider
 
 pytestmark = pytest.mark.e2e
 

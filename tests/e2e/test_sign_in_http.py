@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 import pytest
 import requests
 
-from tests.e2e.site import Site, new_browser, parse_forms, public_site, site  # noqa: F401  (fixtures)
+from tests.e2e.forms import parse_forms
+from tests.e2e.site import Site, new_browser
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,6 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from flask_okta_client.storage import SignedInUser
-from tests.e2e.conftest import OidcProvider
 from tests.e2e.lifecycle_site import (
     DOWNSTREAM_AUDIENCE,
     copy_session_cookie,
@@ -30,7 +29,8 @@ from tests.e2e.lifecycle_site import (
     flask_client_sharing_cookie,
     unverified_claims,
 )
-from tests.e2e.site import Site, new_browser, site  # noqa: F401  (fixture)
+from tests.e2e.provider import OidcProvider
+from tests.e2e.site import Site, new_browser
 from tests.lifecycle_helpers import expire_access_token, stored_user
 
 pytestmark = pytest.mark.e2e
