@@ -62,3 +62,15 @@ def sign_in(client: FlaskClient, server: MockOktaServer, username: str = "alice"
     """The whole browser round trip; the site's answer to the callback."""
     callback = server.login(start_login(client, next_url, **params), username)
     return client.get(local(callback))
+
+
+def app_for_client(server: MockOktaServer, client: Any, settings: dict[str, Any] | None = None) -> Flask:
+    """A bare app with the extension, registered at ``server`` as ``client`` (a MockClient)."""
+    app = Flask(__name__)
+    app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client.client_id, SECRET_KEY="test")
+    if client.client_secret:
+        app.config["OKTA_CLIENT_SECRET"] = client.client_secret
+    app.config.update(settings or {})
+    OktaClient(app)
+    server.reset()
+    return app

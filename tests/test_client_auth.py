@@ -13,11 +13,10 @@ import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from flask import Flask
 from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
-from flask_okta_client import ConfigError, OktaClient, ProviderError, ProviderUnavailable
+from flask_okta_client import ConfigError, ProviderError, ProviderUnavailable
 from flask_okta_client.client import GrantError, ProviderClient
 from flask_okta_client.client_auth import (
     ASSERTION_LIFETIME,
@@ -27,6 +26,7 @@ from flask_okta_client.client_auth import (
     signing_algorithm,
 )
 from flask_okta_client.testing.mock_server import MockClient, MockOktaServer
+from tests.site import app_for_client
 
 REDIRECT_URI = "http://localhost/authorization-code/callback"
 
@@ -141,14 +141,7 @@ def make_client(server: MockOktaServer) -> MakeClient:
     def make(settings: dict | None = None, **client_kwargs: object) -> ProviderClient:
         client_id = "0oa" + secrets.token_hex(6)
         mock = server.add_client(MockClient(client_id, redirect_uris=[REDIRECT_URI], **client_kwargs))
-        app = Flask(__name__)
-        app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client_id, SECRET_KEY="test")
-        if mock.client_secret:
-            app.config["OKTA_CLIENT_SECRET"] = mock.client_secret
-        app.config.update(settings or {})
-        OktaClient(app)
-        server.reset()
-        return app.extensions["okta"].client
+        return app_for_client(server, mock, settings).extensions["okta"].client
 
     return make
 

@@ -10,16 +10,16 @@ from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 import pytest
-from flask import Flask
 from joserfc import jws, jwt
 from joserfc.jwk import RSAKey
 
-from flask_okta_client import OktaClient, ProviderError, ProviderUnavailable
+from flask_okta_client import ProviderError, ProviderUnavailable
 from flask_okta_client import grants as grants_module
 from flask_okta_client.client import GrantError
 from flask_okta_client.errors import ConfigError
 from flask_okta_client.grants import ID_JAG_TYPE, Grants, TokenResult
 from flask_okta_client.testing.mock_server import MockClient, MockOktaServer
+from tests.site import app_for_client
 
 API_SCOPES = ("openid", "profile", "email", "api.read", "api.write")
 
@@ -48,14 +48,7 @@ def make_grants(server: MockOktaServer) -> MakeGrants:
         if "jwks" not in client_kwargs:
             client_kwargs.setdefault("client_secret", secrets.token_urlsafe(32))
         mock = server.add_client(MockClient(client_id, **client_kwargs))
-        app = Flask(__name__)
-        app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client_id, SECRET_KEY="test")
-        if mock.client_secret:
-            app.config["OKTA_CLIENT_SECRET"] = mock.client_secret
-        app.config.update(settings or {})
-        OktaClient(app)
-        server.reset()
-        state = app.extensions["okta"]
+        state = app_for_client(server, mock, settings).extensions["okta"]
         return Grants(state.config, state.client, state.http)
 
     return make
