@@ -24,6 +24,7 @@ from .jwks import JwksCache
 from .lifecycle import SignInLifecycle
 from .responses import error_response
 from .server_store import ServerSideTokenStore, filesystem_store, redis_store
+from .sealing import TokenSealer
 from .session_store import SessionTokenStore
 from .storage import SESSION_KEY, SignedInUser, TokenStore
 from .transactions import LoginTransaction, begin_login
@@ -45,16 +46,18 @@ AfterLogin = Callable[[User], Response | None]
 def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
     """The store ``OKTA_TOKEN_STORE`` names: ``session``, a Redis URL, a directory or a cachelib cache."""
     value = config.token_store
+    sealer = TokenSealer(app.config)
     lifetime = config.session_absolute_timeout
     lock_timeout = config.http_timeout * 2 + 5
     if value == "session":
-        return SessionTokenStore(app)
+        return SessionTokenStore(app, sealer)
     if isinstance(value, str) and value.startswith(REDIS_SCHEMES):
-        return redis_store(value, lifetime, lock_timeout)
+        return redis_store(value, sealer, lifetime, lock_timeout)
     if isinstance(value, (str, os.PathLike)):
-        return filesystem_store(os.fspath(value), lifetime, lock_timeout)
+        return filesystem_store(os.fspath(value), sealer, lifetime, lock_timeout)
     if all(callable(getattr(value, name, None)) for name in ("get", "set", "delete")):
-        return ServerSideTokenStore(value, lifetime, lock_timeout, redis_client=getattr(value, "_write_client", None))
+        return ServerSideTokenStore(value, sealer, lifetime, lock_timeout,
+                                    redis_client=getattr(value, "_write_client", None))
     raise ConfigError("OKTA_TOKEN_STORE must be 'session', a redis:// URL, a directory or a cachelib cache")
 
 

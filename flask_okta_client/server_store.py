@@ -2,8 +2,9 @@
 
 ``OKTA_TOKEN_STORE`` may be a ``redis://`` (or ``rediss://``, ``valkey://``)
 URL, a directory for cachelib's ``FileSystemCache``, or any cachelib cache.
-With Redis, refreshes of one session take a short Redis lock, so several
-processes and machines never redeem the same refresh token twice.
+Entries are sealed like the session store's cookie, so a dump of the cache does
+not reveal tokens. With Redis, refreshes of one session take a short Redis lock,
+so several processes and machines never redeem the same refresh token twice.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, OktaError
+from .sealing import TokenSealer
 from .storage import SESSION_KEY, SignedInUser
 
 log = logging.getLogger("flask_okta_client")
@@ -42,9 +44,10 @@ def _handle(session: MutableMapping[str, Any]) -> str | None:
 class ServerSideTokenStore:
     """Keeps each sign-in in ``cache`` under ``okta:login:<handle>``, for ``lifetime`` seconds."""
 
-    def __init__(self, cache: Any, lifetime: int, lock_timeout: float, redis_client: Any = None,
-                 lock_dir: Path | None = None) -> None:
+    def __init__(self, cache: Any, sealer: TokenSealer, lifetime: int, lock_timeout: float,
+                 redis_client: Any = None, lock_dir: Path | None = None) -> None:
         self.cache = cache
+        self.sealer = sealer
         self.lifetime = lifetime
         self.lock_timeout = lock_timeout
         self.redis = redis_client
@@ -69,12 +72,12 @@ class ServerSideTokenStore:
         if handle is None:
             return None
         with self._reachable():
-            return SignedInUser.from_dict(self.cache.get(self.cache_key(handle)))
+            return self.sealer.open(self.cache.get(self.cache_key(handle)))
 
     def save(self, session: MutableMapping[str, Any], user: SignedInUser) -> None:
         handle = _handle(session) or secrets.token_urlsafe(32)
         with self._reachable():
-            self.cache.set(self.cache_key(handle), user.to_dict(), timeout=self.lifetime)
+            self.cache.set(self.cache_key(handle), self.sealer.seal(user), timeout=self.lifetime)
         session[SESSION_KEY] = {"h": handle}
 
     def clear(self, session: MutableMapping[str, Any]) -> None:
@@ -115,7 +118,7 @@ class ServerSideTokenStore:
             yield
 
 
-def redis_store(url: str, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
+def redis_store(url: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
     try:
         import redis
         from cachelib import RedisCache
@@ -123,10 +126,10 @@ def redis_store(url: str, lifetime: int, lock_timeout: float) -> ServerSideToken
         raise ConfigError("OKTA_TOKEN_STORE is a Redis URL: install flask-okta-client[redis]") from None
     client = redis.Redis.from_url(url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1))
     cache = RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=lifetime)
-    return ServerSideTokenStore(cache, lifetime, lock_timeout, redis_client=client)
+    return ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, redis_client=client)
 
 
-def filesystem_store(directory: str, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
+def filesystem_store(directory: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
     try:
         from cachelib import FileSystemCache
     except ImportError:
@@ -134,4 +137,4 @@ def filesystem_store(directory: str, lifetime: int, lock_timeout: float) -> Serv
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     cache = FileSystemCache(str(path), default_timeout=lifetime, threshold=0, mode=0o600)
-    return ServerSideTokenStore(cache, lifetime, lock_timeout, lock_dir=path)
+    return ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, lock_dir=path)

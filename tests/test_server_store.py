@@ -172,3 +172,18 @@ def test_expired_session_removes_the_server_side_entry(okta_settings, okta_mock_
     change_stored_user(app, client, last_seen_at=time.time() - 61)
     assert client.get("/protected").status_code == 302
     assert store.cache.get(store.cache_key(handle)) is None
+
+
+def test_redis_entries_are_sealed(okta_settings, okta_mock_server, redis_url):
+    import redis
+
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    user = stored_user(app, client)
+    with client.session_transaction() as session:
+        handle = session["_okta"]["h"]
+    raw = redis.Redis.from_url(redis_url).get(f"okta:login:{handle}")
+    assert raw is not None
+    assert user.access_token.encode() not in raw
+    assert user.id_token.split(".")[1].encode() not in raw
