@@ -218,11 +218,9 @@ def token_exchange_required(view: F | None = None, *, audience: str, scope: str 
     def decorate(function: F) -> F:
         call = view_caller(function)
 
+        @login_required
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            refusal = require_signed_in_user(None)
-            if refusal is not None:
-                return refusal
             token = current_app.extensions["okta"].exchange_for_current_user(
                 audience=audience, scope=scope, requested_token_type=requested_token_type,
                 target_issuer=target_issuer,
