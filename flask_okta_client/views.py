@@ -34,6 +34,11 @@ def no_store(response: Response) -> Response:
     return response
 
 
+def same_secret(sent: str, expected: object) -> bool:
+    """Constant-time comparison of a value the browser sent with one the session kept."""
+    return isinstance(expected, str) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
 def csrf_token() -> str:
     """A per-session token for the sign-out form."""
     token = session.get(CSRF_SESSION_KEY)
@@ -101,9 +106,7 @@ def logout_confirmation() -> Response:
 
 def logout() -> Response:
     """Sign out here, revoke the tokens, then sign out at the provider."""
-    sent = request.form.get("csrf_token", "")
-    expected = session.get(CSRF_SESSION_KEY)
-    if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not same_secret(request.form.get("csrf_token", ""), session.get(CSRF_SESSION_KEY)):
         raise LoginError("The sign-out form has expired. Please try again.", error="invalid_csrf_token")
     state = okta()
     if not current_user.is_authenticated:
@@ -120,14 +123,13 @@ def logout() -> Response:
         "state": logout_state,
         "client_id": state.config.client_id,
     }
-    return no_store(redirect(f"{end_session_url}?{urlencode(query)}"))
+    separator = "&" if "?" in end_session_url else "?"
+    return no_store(redirect(f"{end_session_url}{separator}{urlencode(query)}"))
 
 
 def logout_callback() -> Response:
     """Back from the provider's sign-out: check the state we sent."""
-    expected = session.pop(LOGOUT_STATE_SESSION_KEY, None)
-    sent = request.args.get("state", "")
-    if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if not same_secret(request.args.get("state", ""), session.pop(LOGOUT_STATE_SESSION_KEY, None)):
         raise LoginError("This sign-out response does not match a sign-out from this site.",
                          error="invalid_logout_state")
     return no_store(redirect(okta().config.default_redirect))
