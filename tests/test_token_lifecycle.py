@@ -26,17 +26,22 @@ def offline_site(okta_settings, **config):
     return make_site(okta_settings, OKTA_SCOPES=OFFLINE_SCOPES, **config)
 
 
-def test_sign_in_with_offline_access_keeps_a_refresh_token(okta_settings, okta_mock_server):
+@pytest.fixture
+def offline_session(okta_settings, okta_mock_server):
+    """A site asking for offline_access, and a browser signed in to it (with a refresh token)."""
     app = offline_site(okta_settings)
     client = app.test_client()
     sign_in(client, okta_mock_server)
+    return app, client
+
+
+def test_sign_in_with_offline_access_keeps_a_refresh_token(offline_session):
+    app, client = offline_session
     assert stored_user(app, client).refresh_token
 
 
-def test_expired_access_token_is_refreshed_before_the_view(okta_settings, okta_mock_server):
-    app = offline_site(okta_settings)
-    client = app.test_client()
-    sign_in(client, okta_mock_server)
+def test_expired_access_token_is_refreshed_before_the_view(offline_session, okta_mock_server):
+    app, client = offline_session
     before = stored_user(app, client)
     expire_access_token(app, client)
     tokens_before = okta_mock_server.count("token")
@@ -48,10 +53,8 @@ def test_expired_access_token_is_refreshed_before_the_view(okta_settings, okta_m
     assert after.expires_at > time.time() + 3000
 
 
-def test_fresh_access_token_is_not_refreshed(okta_settings, okta_mock_server):
-    app = offline_site(okta_settings)
-    client = app.test_client()
-    sign_in(client, okta_mock_server)
+def test_fresh_access_token_is_not_refreshed(offline_session, okta_mock_server):
+    app, client = offline_session
     tokens_before = okta_mock_server.count("token")
     client.get("/protected")
     assert okta_mock_server.count("token") == tokens_before
@@ -67,10 +70,8 @@ def test_token_due_within_the_leeway_is_refreshed(okta_settings, okta_mock_serve
     assert okta_mock_server.count("token") == tokens_before + 1
 
 
-def test_concurrent_requests_of_one_session_refresh_once(okta_settings, okta_mock_server):
-    app = offline_site(okta_settings)
-    client = app.test_client()
-    sign_in(client, okta_mock_server)
+def test_concurrent_requests_of_one_session_refresh_once(offline_session, okta_mock_server):
+    app, client = offline_session
     expire_access_token(app, client)
     browsers = []
     for _ in range(8):
@@ -89,10 +90,8 @@ def test_concurrent_requests_of_one_session_refresh_once(okta_settings, okta_moc
     assert okta_mock_server.count("token") == tokens_before + 1
 
 
-def test_refresh_refused_ends_the_session_and_returns_to_sign_in(okta_settings, okta_mock_server):
-    app = offline_site(okta_settings)
-    client = app.test_client()
-    sign_in(client, okta_mock_server)
+def test_refresh_refused_ends_the_session_and_returns_to_sign_in(offline_session, okta_mock_server):
+    app, client = offline_session
     expire_access_token(app, client)
     okta_mock_server.fail_next("token", status=400, body='{"error": "invalid_grant"}')
     failures = []
@@ -104,20 +103,16 @@ def test_refresh_refused_ends_the_session_and_returns_to_sign_in(okta_settings, 
     assert failures == ["session_ended"]
 
 
-def test_refresh_refused_for_an_api_request_is_401(okta_settings, okta_mock_server):
-    app = offline_site(okta_settings)
-    client = app.test_client()
-    sign_in(client, okta_mock_server)
+def test_refresh_refused_for_an_api_request_is_401(offline_session, okta_mock_server):
+    app, client = offline_session
     expire_access_token(app, client)
     okta_mock_server.fail_next("token", status=400, body='{"error": "invalid_grant"}')
     response = client.get("/protected", headers={"Accept": "application/json"})
     assert response.status_code == 401
 
 
-def test_replayed_refresh_token_revokes_the_family_and_ends_the_session(okta_settings, okta_mock_server):
-    app = offline_site(okta_settings)
-    client = app.test_client()
-    sign_in(client, okta_mock_server)
+def test_replayed_refresh_token_revokes_the_family_and_ends_the_session(offline_session):
+    app, client = offline_session
     old_cookie = client.get_cookie("session").value
     expire_access_token(app, client)
     client.get("/protected")  # rotates the refresh token
@@ -128,10 +123,8 @@ def test_replayed_refresh_token_revokes_the_family_and_ends_the_session(okta_set
     assert stale.get("/protected").status_code == 302
 
 
-def test_provider_outage_during_refresh_answers_503_and_keeps_the_session(okta_settings, okta_mock_server):
-    app = offline_site(okta_settings)
-    client = app.test_client()
-    sign_in(client, okta_mock_server)
+def test_provider_outage_during_refresh_answers_503_and_keeps_the_session(offline_session, okta_mock_server):
+    app, client = offline_session
     expire_access_token(app, client)
     okta_mock_server.fail_next("token", status=503)
     assert client.get("/protected").status_code == 503
