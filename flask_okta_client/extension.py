@@ -191,8 +191,7 @@ class OktaState:
     def store_login(self, session: MutableMapping[str, Any], stored: SignedInUser) -> None:
         """Drop what a previous sign-in left, take a new session id where the session
         interface can, and keep the new sign-in. Other session keys are kept."""
-        self.store.clear(session)
-        session.pop(CSRF_SESSION_KEY, None)
+        self.forget_sign_in(session)
         regenerate = getattr(current_app.session_interface, "regenerate", None)
         if callable(regenerate):
             regenerate(session)
@@ -234,12 +233,16 @@ class OktaState:
                                      audience=audience)
         return token
 
-    def end_session(self, session: MutableMapping[str, Any]) -> str | None:
-        """Forget the sign-in locally, revoke its tokens; the ID token for the provider's sign-out."""
-        stored = self.store.load(session)
+    def forget_sign_in(self, session: MutableMapping[str, Any]) -> None:
+        """Remove the stored sign-in (server-side entry included) and its CSRF token."""
         self.store.clear(session)
         session.pop(CSRF_SESSION_KEY, None)
         forget_user()
+
+    def end_session(self, session: MutableMapping[str, Any]) -> str | None:
+        """Forget the sign-in locally, revoke its tokens; the ID token for the provider's sign-out."""
+        stored = self.store.load(session)
+        self.forget_sign_in(session)
         if stored is None:
             return None
         self.revoke_quietly(stored)

@@ -22,6 +22,7 @@ from .discovery import MetadataCache
 from .errors import ConfigError, ProviderError
 from .http import HttpClient
 from .singleflight import SingleFlight
+from .storage import expiry_of
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -52,12 +53,10 @@ class TokenResult:
 
     @classmethod
     def from_response(cls, token: Mapping[str, Any]) -> TokenResult:
-        expires_in = token.get("expires_in")
-        numeric = isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
         return cls(
             access_token=token["access_token"],
             token_type=str(token.get("token_type", "Bearer")),
-            expires_at=time.time() + expires_in if numeric else None,
+            expires_at=expiry_of(token),
             scope=token.get("scope") if isinstance(token.get("scope"), str) else None,
             issued_token_type=token.get("issued_token_type"),
             raw=dict(token),
