@@ -73,20 +73,29 @@ class JwksCache:
         self.fetch_count = 0
         self._by_kid: dict[str, Key] = {}
         self._keys: list[Key] = []
+        # (kid, alg) -> key, for lookups already answered from the current key set.
+        self._found: dict[tuple[str | None, str], Key] = {}
         self._expires_at = 0.0
         self._last_kid_refetch = float("-inf")
         self._lock = threading.Lock()
 
     def key_for(self, kid: str | None, alg: str) -> Key:
         """The key that verifies a token with header ``kid`` and ``alg``."""
+        if time.monotonic() < self._expires_at:
+            key = self._found.get((kid, alg))
+            if key is not None:
+                return key
         seen_fetch = self.fetch_count
         if time.monotonic() >= self._expires_at and self._refresh(seen_fetch, reason="expired"):
             seen_fetch = self.fetch_count
+        found = self._found  # captured before reading the key set, so a refresh meanwhile cannot be undone
         key = self._find(kid, alg)
         if key is None and self._refresh(seen_fetch, reason="unknown kid", rate_limited=True):
+            found = self._found
             key = self._find(kid, alg)
         if key is None:
             raise TokenValidationError("The token was signed with an unknown key.")
+        found[kid, alg] = key
         return key
 
     def _find(self, kid: str | None, alg: str) -> Key | None:
@@ -115,6 +124,7 @@ class JwksCache:
                 return False
             self._keys = keys
             self._by_kid = {key.kid: key for key in keys if key.kid}
+            self._found = {}
             self._expires_at = time.monotonic() + self.ttl
             self.fetch_count += 1
             log.info("okta: fetched %d signing keys (%s)", len(keys), reason)

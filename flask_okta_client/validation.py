@@ -2,8 +2,9 @@
 
 Nothing here talks to the network or to Flask; callers pass keys, clocks and
 expectations in. Keys are chosen by ``kid`` only: ``jku``, ``x5u``, ``jwk`` and
-``x5c`` headers, which could point at attacker-chosen keys, are never read. Every failure raises :class:`TokenValidationError` with a
-message safe to log (it never contains the token).
+``x5c`` headers, which could point at attacker-chosen keys, are never read.
+Every failure raises :class:`TokenValidationError` with a message safe to log
+(it never contains the token).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from joserfc.jwk import Key
@@ -24,24 +24,6 @@ from .errors import TokenValidationError
 
 MAX_TOKEN_LENGTH = 16_384
 MAX_NUMERIC_DATE = 2**53
-
-
-@dataclass(frozen=True)
-class CompactJWS:
-    """A JWS in compact serialization, split and decoded but not yet trusted."""
-
-    header: dict[str, Any]
-    claims: dict[str, Any]
-    signing_input: bytes
-    signature: bytes
-
-    @property
-    def alg(self) -> str:
-        return self.header["alg"]
-
-    @property
-    def kid(self) -> str | None:
-        return self.header.get("kid")
 
 
 _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
@@ -71,7 +53,26 @@ def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-def _header(segment: bytes) -> dict[str, Any]:
+def split_compact(token: str | bytes) -> list[bytes]:
+    """The three segments of ``header.payload.signature``; anything else (JWE, JSON serialization…) is refused."""
+    if isinstance(token, str):
+        if not token.isascii():
+            raise TokenValidationError("The token is malformed.")
+        token = token.encode("ascii")
+    # Three segments of base64url: strict decoding refuses any other character
+    # except the standard alphabet's "+", "/" and "=", which base64url does not use.
+    if not isinstance(token, bytes) or len(token) > MAX_TOKEN_LENGTH or token.count(b".") != 2 \
+            or b"+" in token or b"/" in token or b"=" in token:
+        raise TokenValidationError("The token is malformed.")
+    return token.split(b".")
+
+
+def decode_header(segment: bytes) -> dict[str, Any]:
+    """The JOSE header, with a string ``alg`` and, if any, a string ``kid``.
+
+    Decoded headers are remembered by segment (a provider's tokens share a
+    handful), so the result may be shared between tokens: treat it as read-only.
+    """
     header = _HEADER_MEMO.get(segment)
     if header is None:
         header = _json_object(segment, "header")
@@ -86,28 +87,8 @@ def _header(segment: bytes) -> dict[str, Any]:
     return header
 
 
-def parse_compact(token: str | bytes) -> CompactJWS:
-    """Split ``header.payload.signature``; refuse anything else (JWE, JSON serialization…).
-
-    The returned header may be shared between tokens: treat it as read-only.
-    """
-    if isinstance(token, str):
-        if not token.isascii():
-            raise TokenValidationError("The token is malformed.")
-        token = token.encode("ascii")
-    # Three segments of base64url: strict decoding below refuses any other character
-    # except the standard alphabet's "+", "/" and "=", which base64url does not use.
-    if not isinstance(token, bytes) or len(token) > MAX_TOKEN_LENGTH or token.count(b".") != 2 \
-            or b"+" in token or b"/" in token or b"=" in token:
-        raise TokenValidationError("The token is malformed.")
-    header_segment, payload_segment, signature_segment = token.split(b".")
-    header = _header(header_segment)
-    claims = _json_object(payload_segment, "payload")
-    try:
-        signature = b64url_decode(signature_segment)
-    except binascii.Error:
-        raise TokenValidationError("The token's signature is not valid base64url.") from None
-    return CompactJWS(header, claims, token[: len(header_segment) + 1 + len(payload_segment)], signature)
+def decode_claims(segment: bytes) -> dict[str, Any]:
+    return _json_object(segment, "payload")
 
 
 def check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:
@@ -121,12 +102,13 @@ def check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None
         raise TokenValidationError("Unencoded JWS payloads are not accepted.")
 
 
-def verify_signature(jws: CompactJWS, key: Key) -> None:
-    """Check the signature with ``key``, using the header's (already allowed) algorithm."""
-    algorithm = JWSRegistry.algorithms[jws.alg]
+def verify_signature(alg: str, header_segment: bytes, payload_segment: bytes, signature_segment: bytes,
+                     key: Key) -> None:
+    """Check the signature over ``header.payload`` with ``key``, using ``alg`` (already allowed)."""
     try:
-        valid = algorithm.verify(jws.signing_input, jws.signature, key)
-    except (ValueError, TypeError):
+        signature = b64url_decode(signature_segment)
+        valid = JWSRegistry.algorithms[alg].verify(header_segment + b"." + payload_segment, signature, key)
+    except (binascii.Error, ValueError, TypeError):
         valid = False
     if not valid:
         raise TokenValidationError("The token's signature is invalid.")
@@ -134,6 +116,8 @@ def verify_signature(jws: CompactJWS, key: Key) -> None:
 
 def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
     value = claims.get(name)
+    if type(value) is int and -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:  # the usual case, decided at once
+        return value
     if value is None and not required:
         return None
     # The range check also refuses NaN and infinities, which json.loads accepts.
@@ -172,7 +156,7 @@ def audiences(claims: Mapping[str, Any]) -> list[str]:
 
 
 def check_audience(claims: Mapping[str, Any], audience: str) -> None:
-    if audience not in audiences(claims):
+    if claims.get("aud") != audience and audience not in audiences(claims):
         raise TokenValidationError("The token is meant for another audience.")
 
 

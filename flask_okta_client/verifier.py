@@ -58,19 +58,25 @@ class TokenVerifier:
             self._algorithms_for = metadata
         return self._algorithms_cache
 
-    def verified_jws(self, token: str | bytes, algorithms: tuple[str, ...]) -> rules.CompactJWS:
-        """Parse, apply the header policy and check the signature."""
-        jws = rules.parse_compact(token)
-        rules.check_header(jws.header, algorithms)
-        rules.verify_signature(jws, self._key_for(jws))
-        return jws
+    def verified_claims(self, token: str | bytes, algorithms: tuple[str, ...]) -> tuple[str, dict[str, Any]]:
+        """``(alg, claims)`` of a token whose header passes the policy and whose signature is valid.
 
-    def _key_for(self, jws: rules.CompactJWS) -> Key:
-        if jws.alg in HMAC_ALGORITHMS:
+        The signature is checked before the payload is parsed.
+        """
+        header_segment, payload_segment, signature_segment = rules.split_compact(token)
+        header = rules.decode_header(header_segment)
+        rules.check_header(header, algorithms)
+        alg = header["alg"]
+        rules.verify_signature(alg, header_segment, payload_segment, signature_segment,
+                               self._key_for(header.get("kid"), alg))
+        return alg, rules.decode_claims(payload_segment)
+
+    def _key_for(self, kid: str | None, alg: str) -> Key:
+        if alg in HMAC_ALGORITHMS:
             if self._hmac_key is None:
                 raise TokenValidationError("HMAC-signed tokens need a client secret.")
             return self._hmac_key
-        return self.jwks.key_for(jws.kid, jws.alg)
+        return self.jwks.key_for(kid, alg)
 
     def verify_id_token(self, token: str, *, nonce: str | None, access_token: str | None = None,
                         max_age: int | None = None) -> dict[str, Any]:
@@ -78,8 +84,7 @@ class TokenVerifier:
 
         ``nonce=None`` is only for refreshed ID tokens, which carry no new nonce.
         """
-        jws = self.verified_jws(token, self.id_token_algorithms())
-        claims = jws.claims
+        alg, claims = self.verified_claims(token, self.id_token_algorithms())
         now, leeway = self.clock(), self.config.clock_skew
         rules.check_issuer(claims, self.config.issuer)
         rules.check_audience(claims, self.config.client_id)
@@ -89,15 +94,14 @@ class TokenVerifier:
         if nonce is not None:
             rules.check_nonce(claims, nonce)
         if access_token is not None:
-            rules.check_access_token_hash(claims, access_token, jws.alg)
+            rules.check_access_token_hash(claims, access_token, alg)
         if max_age is not None:
             rules.check_auth_time(claims, max_age=max_age, now=now, leeway=leeway)
         return claims
 
     def verify_access_token(self, token: str | bytes, *, audience: str | None = None) -> dict[str, Any]:
         """A JWT access token for ``audience`` (default ``OKTA_AUDIENCE``); returns the claims."""
-        jws = self.verified_jws(token, self.access_token_algorithms())
-        claims = jws.claims
+        _, claims = self.verified_claims(token, self.access_token_algorithms())
         rules.check_issuer(claims, self.config.issuer)
         rules.check_audience(claims, audience or self.config.audience)
         rules.check_times(claims, now=self.clock(), leeway=self.config.clock_skew)

@@ -86,6 +86,22 @@ def test_keys_removed_from_the_provider_are_dropped_after_expiry(clock):
         cache.key_for(primary().kid, "RS256")
 
 
+def test_a_key_found_before_a_refetch_is_looked_up_again_after_it(clock):
+    cache, http = make_cache(primary())
+    cache.key_for(primary().kid, "RS256")
+    http.serve(JWKS_URI, jwks_document(rotated().jwk(kid=primary().kid)))
+    with pytest.raises(TokenValidationError):
+        cache.key_for("no-such-kid", "RS256")  # refetches: the provider now has other material for the kid
+    assert cache.key_for(primary().kid, "RS256").get("n") == rotated().public_jwk["n"]
+
+
+def test_a_key_found_for_one_algorithm_is_still_checked_for_another(clock):
+    cache, _ = make_cache(primary().jwk(alg="RS256"))
+    assert cache.key_for(primary().kid, "RS256").kid == primary().kid
+    with pytest.raises(TokenValidationError):
+        cache.key_for(primary().kid, "PS256")
+
+
 def test_jwks_uri_is_asked_for_at_fetch_time(clock):
     http = FakeHttp({"https://a.example/keys": jwks_document(primary()),
                      "https://b.example/keys": jwks_document(rotated())})

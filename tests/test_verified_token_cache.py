@@ -1,0 +1,78 @@
+"""Specification of ``VerifiedTokenCache``: bounded, least recently used out first, expiry on every hit."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from flask_okta_client.bearer import VerifiedToken, VerifiedTokenCache
+
+AUDIENCE = "api://default"
+LEEWAY = 60.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def entry(expires_at: float) -> VerifiedToken:
+    return VerifiedToken(MappingProxyType({"exp": expires_at}), frozenset(), expires_at)
+
+
+def key(token: str, audience: str = AUDIENCE) -> tuple[bytes, str]:
+    return VerifiedTokenCache.key(token.encode(), audience)
+
+
+def test_a_stored_entry_is_found_by_the_same_token_and_audience_only():
+    cache = VerifiedTokenCache(10, Clock())
+    stored = entry(2_000_000.0)
+    cache.put(key("a.b.c"), stored)
+    assert cache.get(key("a.b.c"), LEEWAY) is stored
+    assert cache.get(key("a.b.d"), LEEWAY) is None
+    assert cache.get(key("a.b.c", "api://other"), LEEWAY) is None
+
+
+def test_the_key_is_a_fixed_size_digest_not_the_token():
+    token = "header." + "p" * 2000 + ".signature"
+    digest, audience = key(token)
+    assert len(digest) == 32 and token.encode() not in digest
+    assert audience == AUDIENCE
+
+
+def test_the_cache_never_holds_more_than_its_size():
+    cache = VerifiedTokenCache(3, Clock())
+    for i in range(10):
+        cache.put(key(f"token-{i}"), entry(2_000_000.0))
+    assert len(cache) == 3
+    assert [cache.get(key(f"token-{i}"), LEEWAY) is not None for i in range(7, 10)] == [True] * 3
+
+
+def test_the_least_recently_used_entry_is_evicted_first():
+    cache = VerifiedTokenCache(3, Clock())
+    for name in ("a", "b", "c"):
+        cache.put(key(name), entry(2_000_000.0))
+    assert cache.get(key("a"), LEEWAY) is not None  # "a" is now the most recently used
+    cache.put(key("d"), entry(2_000_000.0))
+    assert cache.get(key("b"), LEEWAY) is None
+    assert all(cache.get(key(name), LEEWAY) is not None for name in ("a", "c", "d"))
+
+
+def test_an_expired_entry_is_dropped_when_it_is_asked_for():
+    clock = Clock()
+    cache = VerifiedTokenCache(10, clock)
+    cache.put(key("a"), entry(clock.now + 10))
+    clock.now += 10 + LEEWAY - 1
+    assert cache.get(key("a"), LEEWAY) is not None  # within the leeway
+    clock.now += 1
+    assert cache.get(key("a"), LEEWAY) is None
+    assert len(cache) == 0
+
+
+def test_a_cache_of_size_zero_stores_nothing():
+    cache = VerifiedTokenCache(0, Clock())
+    cache.put(key("a"), entry(2_000_000.0))
+    assert len(cache) == 0
+    assert cache.get(key("a"), LEEWAY) is None
