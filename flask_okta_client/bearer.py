@@ -48,8 +48,8 @@ class VerifiedTokenCache:
         return hashlib.blake2b(token, digest_size=32).digest(), audience
 
     def get(self, key: tuple[bytes, str], leeway: float) -> VerifiedToken | None:
-        # Lock-free: each dict operation is atomic under the GIL, and a racing
-        # thread can at worst drop the entry, which costs one more verification.
+        # Lock-free: each dict operation is atomic under the GIL; a racing thread
+        # can at worst miss the entry and verify the token once more.
         entry = self._entries.pop(key, None)
         if entry is None or entry.expires_at <= self.clock() - leeway:
             return None
