@@ -20,9 +20,10 @@ which the table also shows). The table gives the median over rounds and the
 min..max of the per-round ratios. For scale it also times, in rounds of its
 own, ``GET /api/floor``: a view that does only the floor's work on the same
 tokens, i.e. what checking a token costs inside a request before any code of
-ours runs. Library-only verifiers
-run in round-robin blocks against a tight-loop floor. The GC is paused inside
-timed rounds and run between them.
+ours runs; and, as a check of the method itself, ``GET /api/public-copy``, the
+public view registered twice, whose "overhead" should be about zero.
+Library-only verifiers run in round-robin blocks against a tight-loop floor.
+The GC is paused inside timed rounds and run between them.
 
 This is a report, not a test: it exits 0 unless something errors.
 """
@@ -136,6 +137,10 @@ def make_app(issuer: str, floor: Callable[[str], Any]):
     def public():
         return jsonify(payload)
 
+    @app.get("/api/public-copy")
+    def public_copy():  # the same view again: an A/A check of the method
+        return jsonify(payload)
+
     @app.get("/api/messages")
     @bearer_token_required(scopes=SCOPES)
     def messages():
@@ -168,53 +173,49 @@ def auth_headers(tokens: Sequence[str]) -> list[dict[str, str]]:
 class PairedResult:
     floor: Series
     public: Series
-    subjects: list[Series]
-    ratios: list[list[float]]  # per subject, per round: (subject - public) / floor
+    protected: Series
+    ratios: list[float]  # per round: (protected - public) / floor
 
-    def overhead(self, subject: int) -> list[float]:
-        return [p - q for p, q in zip(self.subjects[subject].rounds, self.public.rounds)]
-
-
-def call_order(i: int, n: int) -> list[int]:
-    """The order of n series for call i: every rotation, forwards and backwards, in turn,
-    so no series systematically runs right after another."""
-    order = [(i + k) % n for k in range(n)]
-    return order[::-1] if (i // n) % 2 else order
+    @property
+    def overhead(self) -> list[float]:
+        return [p - q for p, q in zip(self.protected.rounds, self.public.rounds)]
 
 
-def paired_rounds(floor: Callable[[str], Any], public: Callable[[Any], None],
-                  subjects: Sequence[Callable[[Any], None]],
-                  rounds: list[tuple[list[str], list[Any]]]) -> PairedResult:
-    """Each round: (floor tokens, request headers), both of one length.
+# Six orders of (floor, public, protected), cycled call by call so no series
+# systematically runs right after another.
+ORDERS = ((0, 1, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0), (1, 0, 2), (0, 2, 1))
 
-    Call i of the round runs floor(tokens[i]), public(headers[i]) and each
-    subject(headers[i]) in a rotating order, each timed on its own; the round
+
+def paired_rounds(floor: Callable[[str], Any], public: Callable[[Any], None], protected: Callable[[Any], None],
+                  rounds: list[tuple[list[str], list[Any], list[Any]]]) -> PairedResult:
+    """Each round: (floor tokens, public headers, protected headers), all of one length.
+
+    Call i of the round runs floor(tokens[i]), public(headers[i]) and
+    protected(headers[i]) in a rotating order, each timed on its own; the round
     keeps the median of each series. The floor is thus measured in the same
     conditions (CPU caches churned by the Flask requests around it) as the
     verification inside the protected request.
     """
     clock = time.perf_counter_ns
-    fns = (floor, public, *subjects)
-    result = PairedResult(Series("floor"), Series("public"), [Series(f"subject {k}") for k in range(len(subjects))],
-                          [[] for _ in subjects])
-    for floor_tokens, headers in rounds:
-        samples: list[list[int]] = [[] for _ in fns]
+    result = PairedResult(Series("floor"), Series("public"), Series("protected"), [])
+    for floor_tokens, public_items, protected_items in rounds:
+        fns = (floor, public, protected)
+        samples: tuple[list[int], list[int], list[int]] = ([], [], [])
         gc.collect()
         gc.disable()
         try:
-            for i, (token, header) in enumerate(zip(floor_tokens, headers)):
-                for which in call_order(i, len(fns)):
+            for i, args in enumerate(zip(floor_tokens, public_items, protected_items)):
+                for which in ORDERS[i % 6]:
                     start = clock()
-                    fns[which](token if which == 0 else header)
+                    fns[which](args[which])
                     samples[which].append(clock() - start)
         finally:
             gc.enable()
-        floor_us, public_us, *subject_us = (statistics.median(x) / 1000.0 for x in samples)
+        floor_us, public_us, protected_us = (statistics.median(x) / 1000.0 for x in samples)
         result.floor.rounds.append(floor_us)
         result.public.rounds.append(public_us)
-        for k, us in enumerate(subject_us):
-            result.subjects[k].rounds.append(us)
-            result.ratios[k].append((us - public_us) / floor_us)
+        result.protected.rounds.append(protected_us)
+        result.ratios.append((protected_us - public_us) / floor_us)
     return result
 
 
@@ -422,6 +423,7 @@ def run(provider: LoopbackIssuer, n: Callable[[int], int], want_profile: bool, n
     public_call = request_fn(client, "/api/public")
     messages_call = request_fn(client, "/api/messages")
     floor_view_call = request_fn(client, "/api/floor")
+    copy_call = request_fn(client, "/api/public-copy")
     warm_headers = auth_headers(extra[:8])
     for headers in warm_headers:
         public_call(headers)
@@ -435,20 +437,22 @@ def run(provider: LoopbackIssuer, n: Callable[[int], int], want_profile: bool, n
     first_rounds = []
     for r in range(fresh_rounds):
         block = slice(r * fresh_block, (r + 1) * fresh_block)
-        first_rounds.append((fresh[block], fresh_headers[block]))
+        first_rounds.append((fresh[block], fresh_headers[block], fresh_headers[block]))
     cache_before = len(state.access_tokens.cache)
-    first = paired_rounds(floor, public_call, [messages_call], first_rounds)
+    first = paired_rounds(floor, public_call, messages_call, first_rounds)
     cached_new = len(state.access_tokens.cache) - cache_before
     if cached_new != len(fresh):
         notes.append(f"expected {len(fresh)} new cache entries after first sight, found {cached_new}")
 
     # ---- for scale: the floor's own work inside a view, same tokens, own rounds -----
-    in_view = paired_rounds(floor, public_call, [floor_view_call], first_rounds)
+    in_view = paired_rounds(floor, public_call, floor_view_call, first_rounds)
+    control = paired_rounds(floor, public_call, copy_call, first_rounds)
 
     # ---- 3. cache hit through Flask -------------------------------------------------
     hit_headers = [warm_headers[1]] * hit_block
     floor_tokens = (fresh * (hit_block // len(fresh) + 1))[:hit_block]
-    hit = paired_rounds(floor, public_call, [messages_call], [(floor_tokens, hit_headers) for _ in range(hit_rounds)])
+    hit = paired_rounds(floor, public_call, messages_call,
+                        [(floor_tokens, hit_headers, hit_headers) for _ in range(hit_rounds)])
 
     # ---- 4. library only, side by side ------------------------------------------------
     verifier = state.verifier
@@ -535,21 +539,23 @@ def run(provider: LoopbackIssuer, n: Callable[[int], int], want_profile: bool, n
     row("floor, tight loop (hot caches)", hot_floor, 1.0)
     row("floor, interleaved with the Flask requests", flask_floor, 1.0, exact="(Flask denominator)")
     row("Flask GET /api/public (no auth), first-sight rounds", first.public.median)
-    row("Flask GET /api/messages, first-sight token", first.subjects[0].median)
-    first_overhead = statistics.median(first.overhead(0))
+    row("Flask GET /api/messages, first-sight token", first.protected.median)
+    first_overhead = statistics.median(first.overhead)
     row("  => first-sight overhead (messages - public)", first_overhead,
-        statistics.median(first.ratios[0]), first.ratios[0], FIRST_SIGHT_TARGET)
+        statistics.median(first.ratios), first.ratios, FIRST_SIGHT_TARGET)
     row("     same, vs tight-loop floor", "", first_overhead / hot_floor)
-    in_view_overhead = statistics.median(in_view.overhead(0))
+    in_view_overhead = statistics.median(in_view.overhead)
     row("  floor's own work inside a view (/api/floor - public)", in_view_overhead,
-        statistics.median(in_view.ratios[0]), in_view.ratios[0])
+        statistics.median(in_view.ratios), in_view.ratios)
     row("  first-sight ratio / floor-inside-a-view ratio", "",
-        statistics.median(first.ratios[0]) / statistics.median(in_view.ratios[0]))
+        statistics.median(first.ratios) / statistics.median(in_view.ratios))
+    row("  A/A check: the same view twice (/api/public-copy - public)", statistics.median(control.overhead),
+        statistics.median(control.ratios), control.ratios)
     row("Flask GET /api/public (no auth), cache-hit rounds", hit.public.median)
-    row("Flask GET /api/messages, repeated token", hit.subjects[0].median)
-    hit_overhead = statistics.median(hit.overhead(0))
+    row("Flask GET /api/messages, repeated token", hit.protected.median)
+    hit_overhead = statistics.median(hit.overhead)
     row("  => cache-hit overhead (messages - public)", hit_overhead,
-        statistics.median(hit.ratios[0]), hit.ratios[0], CACHE_HIT_TARGET)
+        statistics.median(hit.ratios), hit.ratios, CACHE_HIT_TARGET)
     row("     same, vs tight-loop floor", "", hit_overhead / hot_floor)
     rows.append(("-- library only, same fresh tokens (no Flask) --", "", "", "", "", ""))
     for name in names:
