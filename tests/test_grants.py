@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
@@ -19,6 +18,7 @@ from flask_okta_client.client import GrantError
 from flask_okta_client.errors import ConfigError
 from flask_okta_client.grants import ID_JAG_TYPE, Grants, TokenResult
 from flask_okta_client.testing.mock_server import MockClient, MockOktaServer
+from tests.concurrency import run_concurrently
 from tests.site import app_for_client
 
 API_SCOPES = ("openid", "profile", "email", "api.read", "api.write")
@@ -97,41 +97,18 @@ def test_client_credentials_are_cached_per_scope_set(server: MockOktaServer, mak
 def test_concurrent_callers_share_one_request(server: MockOktaServer, make_grants: MakeGrants) -> None:
     grants = make_grants()
     server.fail_next("token", status=None, delay=0.3)  # a slow answer, so the callers pile up
-    barrier = threading.Barrier(20)
-    results: list[TokenResult] = []
-
-    def call() -> None:
-        barrier.wait()
-        results.append(grants.client_credentials_token("api.read"))
-
-    threads = [threading.Thread(target=call) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(results) == 20 and len({r.access_token for r in results}) == 1
+    results = run_concurrently([lambda: grants.client_credentials_token("api.read")] * 20)
+    assert all(isinstance(r, TokenResult) for r in results), results
+    assert len({r.access_token for r in results}) == 1
     assert server.count("token") == 1
 
 
 def test_concurrent_callers_share_one_failure(server: MockOktaServer, make_grants: MakeGrants) -> None:
     grants = make_grants()
     server.fail_next("token", status=503, delay=0.3)
-    barrier = threading.Barrier(10)
-    errors: list[Exception] = []
-
-    def call() -> None:
-        barrier.wait()
-        try:
-            grants.client_credentials_token("api.read")
-        except ProviderUnavailable as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=call) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(errors) == 10 and server.count("token") == 1
+    errors = run_concurrently([lambda: grants.client_credentials_token("api.read")] * 10)
+    assert all(isinstance(e, ProviderUnavailable) for e in errors), errors
+    assert server.count("token") == 1
     assert grants.client_credentials_token("api.read").access_token  # the next call tries again
 
 

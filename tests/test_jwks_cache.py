@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from flask_okta_client.errors import ProviderError, ProviderUnavailable, TokenValidationError
 from flask_okta_client.jwks import JwksCache, import_signing_keys, key_fits
+from tests.concurrency import run_concurrently
 from tests.jose_helpers import (
     DROP,
     JWKS_URI,
@@ -164,33 +164,11 @@ def test_new_kid_published_by_the_provider_is_found_by_the_refetch(clock):
     assert http.count(JWKS_URI) == 2
 
 
-def _run_concurrently(count, target):
-    barrier = threading.Barrier(count)
-    outcomes = []
-    lock = threading.Lock()
-
-    def worker():
-        barrier.wait()
-        try:
-            result = target()
-        except Exception as exc:  # noqa: BLE001 - recorded for the assertion
-            result = exc
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    return outcomes
-
-
 def test_twenty_threads_asking_for_an_unknown_kid_cause_exactly_one_fetch(clock):
     cache, http = make_cache(primary(), delay=0.05)
     cache.key_for(primary().kid, "RS256")
     clock.advance(COOLDOWN)
-    outcomes = _run_concurrently(20, lambda: cache.key_for("no-such-kid", "RS256"))
+    outcomes = run_concurrently([lambda: cache.key_for("no-such-kid", "RS256")] * 20)
     assert len(outcomes) == 20
     assert all(isinstance(o, TokenValidationError) for o in outcomes)
     assert http.count(JWKS_URI) == 2
@@ -201,14 +179,14 @@ def test_twenty_threads_asking_for_a_newly_published_kid_cause_exactly_one_fetch
     cache.key_for(primary().kid, "RS256")
     http.serve(JWKS_URI, jwks_document(primary(), rotated()))
     clock.advance(COOLDOWN)
-    outcomes = _run_concurrently(20, lambda: cache.key_for(rotated().kid, "RS256"))
+    outcomes = run_concurrently([lambda: cache.key_for(rotated().kid, "RS256")] * 20)
     assert [getattr(o, "kid", o) for o in outcomes] == [rotated().kid] * 20
     assert http.count(JWKS_URI) == 2
 
 
 def test_twenty_threads_on_a_cold_cache_cause_exactly_one_fetch():
     cache, http = make_cache(primary(), delay=0.05)
-    outcomes = _run_concurrently(20, lambda: cache.key_for(primary().kid, "RS256"))
+    outcomes = run_concurrently([lambda: cache.key_for(primary().kid, "RS256")] * 20)
     assert [getattr(o, "kid", o) for o in outcomes] == [primary().kid] * 20
     assert http.count(JWKS_URI) == 1
 

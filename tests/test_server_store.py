@@ -7,14 +7,21 @@ import secrets
 import socket
 import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from flask_okta_client.testing import MockClient
-from tests.lifecycle_helpers import OFFLINE_SCOPES, expire_access_token, share_cookies, stored_user
+from tests.concurrency import run_concurrently
+from tests.lifecycle_helpers import (
+    OFFLINE_SCOPES,
+    change_stored_user,
+    expire_access_token,
+    share_cookies,
+    stored_user,
+)
 from tests.site import make_site, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,28 +148,19 @@ def test_concurrent_requests_across_two_processes_refresh_once(okta_mock_server,
 
     okta_mock_server.fail_next("token", status=None, delay=0.5)
     tokens_before = okta_mock_server.count("token")
-    statuses: list[int] = []
 
-    def visit(origin: str) -> None:
+    def visit(origin: str) -> int:
         with requests.Session() as session:
             session.trust_env = False
             session.cookies.set("session", cookie)
-            statuses.append(session.get(f"{origin}/protected", allow_redirects=False, timeout=20).status_code)
+            return session.get(f"{origin}/protected", allow_redirects=False, timeout=20).status_code
 
-    threads = [threading.Thread(target=visit, args=(origin,)) for origin in [origin_a, origin_b] * 5]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_concurrently([lambda origin=origin: visit(origin) for origin in [origin_a, origin_b] * 5])
     assert statuses == [200] * 10
     assert okta_mock_server.count("token") == tokens_before + 1
 
 
 def test_expired_session_removes_the_server_side_entry(okta_settings, okta_mock_server, redis_url):
-    import time
-
-    from tests.lifecycle_helpers import change_stored_user
-
     app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url, OKTA_SESSION_IDLE_TIMEOUT=60)
     client = app.test_client()
     sign_in(client, okta_mock_server)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
-import threading
 import time
 
 import pytest
 
 from flask_okta_client import signals
 from flask_okta_client.storage import SignedInUser
+from tests.concurrency import run_concurrently
 from tests.lifecycle_helpers import (
     OFFLINE_SCOPES,
     change_stored_user,
@@ -80,12 +80,7 @@ def test_concurrent_requests_of_one_session_refresh_once(offline_session, okta_m
         browsers.append(browser)
     okta_mock_server.fail_next("token", status=None, delay=0.3)  # keep the first refresh in flight
     tokens_before = okta_mock_server.count("token")
-    statuses = []
-    threads = [threading.Thread(target=lambda b=b: statuses.append(b.get("/protected").status_code)) for b in browsers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = run_concurrently([lambda b=b: b.get("/protected").status_code for b in browsers])
     assert statuses == [200] * 8
     assert okta_mock_server.count("token") == tokens_before + 1
 

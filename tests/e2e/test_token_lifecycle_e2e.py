@@ -8,7 +8,6 @@ rotation), one refresh for concurrent requests, token exchange, cross-app access
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from flask_okta_client.storage import SignedInUser
+from tests.concurrency import run_concurrently
 from tests.e2e.lifecycle_site import (
     DOWNSTREAM_AUDIENCE,
     copy_session_cookie,
@@ -160,22 +160,7 @@ def test_concurrent_requests_share_one_refresh(browser: Browser) -> None:
         session = new_browser()
         copy_session_cookie(browser.session, session)
         sessions.append(session)
-    start = threading.Barrier(CONCURRENT_REQUESTS)
-    responses: list[requests.Response | BaseException] = [None] * CONCURRENT_REQUESTS  # type: ignore[list-item]
-
-    def hit(index: int) -> None:
-        try:
-            start.wait(timeout=TIMEOUT)
-            responses[index] = browser.get("/protected", sessions[index])
-        except BaseException as error:  # noqa: BLE001 - reported by the assertions below
-            responses[index] = error
-
-    threads = [threading.Thread(target=hit, args=(index,)) for index in range(CONCURRENT_REQUESTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=2 * TIMEOUT)
-
+    responses = run_concurrently([lambda s=s: browser.get("/protected", s) for s in sessions], timeout=2 * TIMEOUT)
     assert all(isinstance(r, requests.Response) for r in responses), responses
     assert [r.status_code for r in responses] == [200] * CONCURRENT_REQUESTS, [r.text[:200] for r in responses]
     jtis = {r.json()["access_token"]["jti"] for r in responses}
