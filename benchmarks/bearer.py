@@ -536,14 +536,17 @@ def run(provider: LoopbackIssuer, n: Callable[[int], int], want_profile: bool, n
             verdict,
         ))
 
+    def protected_rows(kind: str, token: str, result: PairedResult, target: float) -> None:
+        row(f"Flask GET /api/public (no auth), {kind} rounds", result.public.median)
+        row(f"Flask GET /api/messages, {token}", result.protected.median)
+        overhead = statistics.median(result.overhead)
+        row(f"  => {kind} overhead (messages - public)", overhead,
+            statistics.median(result.ratios), result.ratios, target)
+        row("     same, vs tight-loop floor", "", overhead / hot_floor)
+
     row("floor, tight loop (hot caches)", hot_floor, 1.0)
     row("floor, interleaved with the Flask requests", flask_floor, 1.0, exact="(Flask denominator)")
-    row("Flask GET /api/public (no auth), first-sight rounds", first.public.median)
-    row("Flask GET /api/messages, first-sight token", first.protected.median)
-    first_overhead = statistics.median(first.overhead)
-    row("  => first-sight overhead (messages - public)", first_overhead,
-        statistics.median(first.ratios), first.ratios, FIRST_SIGHT_TARGET)
-    row("     same, vs tight-loop floor", "", first_overhead / hot_floor)
+    protected_rows("first-sight", "first-sight token", first, FIRST_SIGHT_TARGET)
     in_view_overhead = statistics.median(in_view.overhead)
     row("  floor's own work inside a view (/api/floor - public)", in_view_overhead,
         statistics.median(in_view.ratios), in_view.ratios)
@@ -551,12 +554,7 @@ def run(provider: LoopbackIssuer, n: Callable[[int], int], want_profile: bool, n
         statistics.median(first.ratios) / statistics.median(in_view.ratios))
     row("  A/A check: the same view twice (/api/public-copy - public)", statistics.median(control.overhead),
         statistics.median(control.ratios), control.ratios)
-    row("Flask GET /api/public (no auth), cache-hit rounds", hit.public.median)
-    row("Flask GET /api/messages, repeated token", hit.protected.median)
-    hit_overhead = statistics.median(hit.overhead)
-    row("  => cache-hit overhead (messages - public)", hit_overhead,
-        statistics.median(hit.ratios), hit.ratios, CACHE_HIT_TARGET)
-    row("     same, vs tight-loop floor", "", hit_overhead / hot_floor)
+    protected_rows("cache-hit", "repeated token", hit, CACHE_HIT_TARGET)
     rows.append(("-- library only, same fresh tokens (no Flask) --", "", "", "", "", ""))
     for name in names:
         if name == "floor":
