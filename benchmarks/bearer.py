@@ -2,6 +2,7 @@
 
 Run:  .venv/bin/python benchmarks/bearer.py            (or ``make bench``)
       .venv/bin/python benchmarks/bearer.py --profile  (adds a differential cProfile of both Flask paths)
+      .venv/bin/python benchmarks/bearer.py --breakdown (adds each stage of a first-sight request, timed inside it)
       .venv/bin/python benchmarks/bearer.py --scale 0.3 (shorter run, noisier)
 
 The floor is what any correct verifier must at least do per token:
@@ -32,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import datetime
+import functools
 import gc
 import json
 import os
@@ -40,7 +43,8 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -296,6 +300,89 @@ def other_verifiers(provider: LoopbackIssuer, notes: list[str]) -> dict[str, Cal
     return found
 
 
+# --------------------------------------------------------------------------- in-request breakdown
+
+
+def breakdown_stages(state: Any) -> list[tuple[str, Any, str]]:
+    """(label, owner, attribute) of each stage of a first-sight request, outermost first."""
+    from flask_okta_client import bearer, decorators, validation
+
+    cache = state.access_tokens.cache
+    return [
+        ("require_bearer_token (all our work)", decorators, "require_bearer_token"),
+        ("  AccessTokenValidator.validate", state.access_tokens, "validate"),
+        ("    cache key (BLAKE2b)", cache, "key"),
+        ("    cache lookup (a miss)", cache, "get"),
+        ("    token_scopes", bearer, "token_scopes"),
+        ("    cache insert", cache, "put"),
+        ("    TokenVerifier.verify_access_token", state.verifier, "verify_access_token"),
+        ("      split_compact", validation, "split_compact"),
+        ("      decode_header (memoized)", validation, "decode_header"),
+        ("      check_header", validation, "check_header"),
+        ("      JwksCache.key_for (memoized)", state.jwks, "key_for"),
+        ("      verify_signature (RSA)", validation, "verify_signature"),
+        ("      decode_claims (base64url + JSON)", validation, "decode_claims"),
+        ("      check_issuer", validation, "check_issuer"),
+        ("      check_audience", validation, "check_audience"),
+        ("      check_times", validation, "check_times"),
+    ]
+
+
+def timed(function: Callable[..., Any], samples: list[int]) -> Callable[..., Any]:
+    """``function``, appending the nanoseconds of each call to ``samples``."""
+    clock = time.perf_counter_ns
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        start = clock()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            samples.append(clock() - start)
+
+    return call
+
+
+@contextlib.contextmanager
+def timed_stages(stages: Sequence[tuple[str, Any, str]]) -> Iterator[dict[str, list[int]]]:
+    """Wrap each stage in a timer for the duration of the block; yields label -> ns per call.
+
+    Each wrapper adds its own small cost, which the stages around it include.
+    """
+    samples: dict[str, list[int]] = {label: [] for label, _, _ in stages}
+    restore: list[Callable[[], None]] = []
+    for label, owner, name in stages:
+        original = getattr(owner, name)
+        if isinstance(owner, types.ModuleType):
+            restore.append(functools.partial(setattr, owner, name, original))
+        else:  # a bound method: shadow it on the instance, then uncover the class's again
+            restore.append(functools.partial(delattr, owner, name))
+        setattr(owner, name, timed(original, samples[label]))
+    try:
+        yield samples
+    finally:
+        for undo in reversed(restore):
+            undo()
+
+
+def in_request_breakdown(state: Any, floor: Callable[[str], Any], public: Callable[[Any], None],
+                         protected: Callable[[Any], None], tokens: Sequence[str], block: int) -> None:
+    """Where a first-sight request's time goes, each stage timed inside the requests, as a ratio to the floor."""
+    headers = auth_headers(tokens)
+    rounds = [(list(tokens[i:i + block]), headers[i:i + block], headers[i:i + block])
+              for i in range(0, len(tokens), block)]
+    with timed_stages(breakdown_stages(state)) as samples:
+        result = paired_rounds(floor, public, protected, rounds)
+    floor_us = result.floor.median
+    overhead_us = statistics.median(result.overhead)
+    print()
+    print(f"in-request breakdown of first sight ({len(tokens)} requests; median µs per call, ratio to the "
+          f"interleaved floor of {floor_us:.2f} µs; timers included)")
+    print(f"{'(messages - public), timed from outside':44s} {overhead_us:8.2f}  {overhead_us / floor_us:5.2f}x")
+    for label, ns in samples.items():
+        us = statistics.median(ns) / 1000.0
+        print(f"{label:44s} {us:8.2f}  {us / floor_us:5.2f}x")
+
+
 # --------------------------------------------------------------------------- profiling
 
 
@@ -379,6 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every iteration count (default 1)")
     parser.add_argument("--profile", action="store_true", help="also print cProfile of the Flask paths")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="also time each stage of a first-sight request from inside the requests")
     args = parser.parse_args(argv)
     scale = max(args.scale, 0.05)
 
@@ -394,13 +483,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["SSL_CERT_FILE"] = provider.cert_file
     notes: list[str] = []
     try:
-        return run(provider, n, args.profile, notes, started)
+        return run(provider, n, notes, started, want_profile=args.profile, want_breakdown=args.breakdown)
     finally:
         provider.stop()
 
 
-def run(provider: LoopbackIssuer, n: Callable[[int], int], want_profile: bool, notes: list[str],
-        started: float) -> int:
+def run(provider: LoopbackIssuer, n: Callable[[int], int], notes: list[str], started: float, *,
+        want_profile: bool, want_breakdown: bool) -> int:
     from flask_okta_client.bearer import AccessTokenValidator
 
     fresh_rounds, fresh_block = n(10), n(400)  # first sight: rounds x block distinct tokens
@@ -595,6 +684,10 @@ def run(provider: LoopbackIssuer, n: Callable[[int], int], want_profile: bool, n
                              auth_headers(profile_tokens), auth_headers(profile_tokens))
         differential_profile("repeated token: /api/messages vs /api/public", public_call, messages_call,
                              [warm_headers[1]] * n(4000), [warm_headers[1]] * n(4000))
+
+    if want_breakdown:
+        in_request_breakdown(state, floor, public_call, messages_call,
+                             [provider.mint() for _ in range(n(1600))], n(400))
 
     print("targets: all met" if not misses else "targets missed: " + "; ".join(misses))
     return 0
