@@ -189,13 +189,17 @@ class OktaState:
         return None
 
     def store_login(self, session: MutableMapping[str, Any], stored: SignedInUser) -> None:
-        """Drop what a previous sign-in left, take a new session id where the session
-        interface can, and keep the new sign-in. Other session keys are kept."""
+        """Drop what a previous sign-in left, keep the new sign-in, and take a new session id
+        where the session interface can. Other session keys are kept.
+
+        The id is renewed after the sign-in is stored: Flask-Session leaves an empty
+        session's id as it is, and the session may hold nothing else by now.
+        """
         self.forget_sign_in(session)
+        self.store.save(session, stored)
         regenerate = getattr(current_app.session_interface, "regenerate", None)
         if callable(regenerate):
             regenerate(session)
-        self.store.save(session, stored)
         set_user(stored)
 
     # -- during and after a sign-in -----------------------------------------

@@ -42,8 +42,10 @@ class SessionTokenStore:
         yield
 
     def cookie_size(self, session: MutableMapping[str, Any]) -> int:
-        """The size of the ``Set-Cookie`` value Flask will send for ``session``."""
-        serializer = self.app.session_interface.get_signing_serializer(self.app)  # type: ignore[attr-defined]
+        """The size of the ``Set-Cookie`` value Flask will send for ``session``; 0 when the
+        session is not kept in the cookie (a server-side session interface such as Flask-Session's)."""
+        signing_serializer = getattr(self.app.session_interface, "get_signing_serializer", None)
+        serializer = signing_serializer(self.app) if signing_serializer is not None else None
         if serializer is None:
             return 0
         value = serializer.dumps(dict(session))

@@ -1,0 +1,69 @@
+"""A sign-in gets a new session id from a server-side session interface (Flask-Session over redis-server)."""
+
+from __future__ import annotations
+
+import flask_session
+import pytest
+import redis
+
+from tests.site import local, make_site, sign_in, start_login
+
+
+@pytest.fixture
+def site(okta_settings, redis_url):
+    app = make_site(okta_settings, SESSION_TYPE="redis", SESSION_REDIS=redis.Redis.from_url(redis_url),
+                    SESSION_KEY_PREFIX="fixation-test:")
+    flask_session.Session(app)
+    yield app
+    app.config["SESSION_REDIS"].close()
+
+
+def session_id(client) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def stored_session_ids(app) -> set[bytes]:
+    return set(app.config["SESSION_REDIS"].scan_iter("fixation-test:*"))
+
+
+def test_sign_in_takes_a_new_session_id_and_drops_the_old_one(site, okta_mock_server):
+    client = site.test_client()
+    callback = okta_mock_server.login(start_login(client), "alice")
+    before = session_id(client)
+
+    response = client.get(local(callback))
+
+    assert response.status_code == 302
+    after = session_id(client)
+    assert after != before
+    assert stored_session_ids(site) == {f"fixation-test:{after}".encode()}
+    assert client.get("/protected").get_data(as_text=True).startswith("protected for 00u")
+
+
+def test_a_planted_session_id_is_not_signed_in_by_the_victims_sign_in(site, okta_mock_server):
+    attacker = site.test_client()
+    start_login(attacker)
+    planted = session_id(attacker)
+    victim = site.test_client()
+    victim.set_cookie("session", planted)
+
+    sign_in(victim, okta_mock_server, "alice")
+
+    assert session_id(victim) != planted
+    assert victim.get("/").get_data(as_text=True).startswith("home 00u")
+    assert attacker.get("/").get_data(as_text=True) == "home anonymous"
+
+
+def test_sign_in_keeps_other_session_data_under_the_new_id(site, okta_mock_server):
+    client = site.test_client()
+    with client.session_transaction() as session:
+        session["cart"] = ["book"]
+    before = session_id(client)
+
+    sign_in(client, okta_mock_server, "alice")
+
+    assert session_id(client) != before
+    with client.session_transaction() as session:
+        assert session["cart"] == ["book"]
