@@ -51,7 +51,7 @@ class OktaConfig:
     post_logout_redirect_uri: str | None = None
     clock_skew: int = 60
     url_prefix: str = ""
-    default_redirect: str = "/"
+    default_redirect: str | None = None  # None: the app's root, wherever it is mounted
     prompt: str | None = None
     max_age: int | None = None
     acr_values: str | None = None
@@ -311,7 +311,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         post_logout_redirect_uri=_optional(get, "OKTA_POST_LOGOUT_REDIRECT_URI", _url),
         clock_skew=_int("OKTA_CLOCK_SKEW", get_or("OKTA_CLOCK_SKEW", 60)),
         url_prefix=prefix,
-        default_redirect=_relative_path("OKTA_DEFAULT_REDIRECT", get_or("OKTA_DEFAULT_REDIRECT", "/")),
+        default_redirect=_optional(get, "OKTA_DEFAULT_REDIRECT", _relative_path),
         prompt=prompt,
         max_age=_optional(get, "OKTA_MAX_AGE", _int),
         acr_values=_optional(get, "OKTA_ACR_VALUES", _text),

@@ -22,9 +22,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def relative_request_url() -> str:
-    """This request's path and query, to come back to after signing in."""
+    """This request's path on the site (the app's mount point included) and query,
+    to come back to after signing in."""
+    path = request.script_root + request.path
     query = request.query_string.decode("latin-1")
-    return f"{request.path}?{query}" if query else request.path
+    return f"{path}?{query}" if query else path
 
 
 def view_caller(function: F) -> Callable[..., Any]:

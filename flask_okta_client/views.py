@@ -47,10 +47,15 @@ def csrf_token() -> str:
     return token
 
 
+def landing_url() -> str:
+    """Where users land when there is nowhere better: ``OKTA_DEFAULT_REDIRECT``, else the app's root."""
+    return okta().config.default_redirect or f"{request.script_root}/"
+
+
 def login() -> Response:
     """Start the authorization code flow with PKCE and send the browser to the provider."""
     state = okta()
-    next_url = safe_next_url(request.args.get("next")) or state.config.default_redirect
+    next_url = safe_next_url(request.args.get("next")) or landing_url()
     options = state.login_options({k: request.args[k] for k in LOGIN_QUERY_OPTIONS if k in request.args})
     authorize_url = state.begin_login(session, next_url=next_url, options=options)
     return no_store(redirect(authorize_url))
@@ -72,7 +77,7 @@ def callback() -> Response:
         # A used (back button), expired or foreign callback: nothing to finish.
         # A provider message is shown only for a sign-in this browser started.
         if current_user.is_authenticated:
-            return no_store(redirect(state.config.default_redirect))
+            return no_store(redirect(landing_url()))
         raise ExpiredLoginError("This sign-in link has expired or was already used. Please sign in again.")
     try:
         state.check_response_issuer(request.args.get("iss"))
@@ -100,7 +105,7 @@ def profile() -> str:
 
 def logout_confirmation() -> Response:
     if not current_user.is_authenticated:
-        return redirect(okta().config.default_redirect)
+        return redirect(landing_url())
     return no_store(Response(render_template("okta/logout.html")))
 
 
@@ -110,12 +115,12 @@ def logout() -> Response:
         raise LoginError("The sign-out form has expired. Please try again.", error="invalid_csrf_token")
     state = okta()
     if not current_user.is_authenticated:
-        return redirect(state.config.default_redirect)
+        return redirect(landing_url())
     signals.user_logged_out.send(current_app._get_current_object(), user=current_user._get_current_object())
     id_token = state.end_session(session)
     end_session_url = state.metadata.get().get("end_session_endpoint")
     if not isinstance(end_session_url, str):
-        return no_store(redirect(state.config.default_redirect))
+        return no_store(redirect(landing_url()))
     logout_state = session[LOGOUT_STATE_SESSION_KEY] = secrets.token_urlsafe(32)
     query = {
         "id_token_hint": id_token,
@@ -132,7 +137,7 @@ def logout_callback() -> Response:
     if not same_secret(request.args.get("state", ""), session.pop(LOGOUT_STATE_SESSION_KEY, None)):
         raise LoginError("This sign-out response does not match a sign-out from this site.",
                          error="invalid_logout_state")
-    return no_store(redirect(okta().config.default_redirect))
+    return no_store(redirect(landing_url()))
 
 
 def create_blueprint(url_prefix: str) -> Blueprint:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -62,6 +63,14 @@ def sign_in(client: FlaskClient, server: MockOktaServer, username: str = "alice"
     """The whole browser round trip; the site's answer to the callback."""
     callback = server.login(start_login(client, next_url, **params), username)
     return client.get(local(callback))
+
+
+def csrf_token(client: FlaskClient, logout_path: str = "/logout") -> str:
+    """The CSRF token of the sign-out form."""
+    page = client.get(logout_path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None, "no sign-out form"
+    return found.group(1)
 
 
 def app_for_client(server: MockOktaServer, client: Any, settings: dict[str, Any] | None = None) -> Flask:

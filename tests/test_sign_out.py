@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from tests.site import local, query, sign_in
-
-
-def csrf_token(client) -> str:
-    page = client.get("/logout").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+from tests.site import csrf_token, local, query, sign_in
 
 
 def test_logout_page_shows_a_form_with_a_csrf_token(client, okta_mock_server):
