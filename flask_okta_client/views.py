@@ -78,6 +78,13 @@ def callback() -> Response:
         # A provider message is shown only for a sign-in this browser started.
         if current_user.is_authenticated:
             return no_store(redirect(landing_url()))
+        if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            log.warning(
+                "okta: the sign-in callback came without this site's session cookie, so it matches no "
+                "sign-in. Start signing in on the same host as the redirect URI (%r; localhost and "
+                "127.0.0.1 are different sites to a browser), and keep SESSION_COOKIE_SAMESITE at 'Lax'",
+                state.redirect_uri(),
+            )
         raise ExpiredLoginError("This sign-in link has expired or was already used. Please sign in again.")
     try:
         state.check_response_issuer(request.args.get("iss"))

@@ -101,11 +101,24 @@ def test_callback_replayed_in_another_browser_asks_to_sign_in_again(app, client,
     assert stranger.get("/").get_data(as_text=True) == "home anonymous"
 
 
-def test_callback_with_tampered_state_signs_nobody_in(client, okta_mock_server):
+def test_callback_without_the_session_cookie_logs_the_likely_cause(app, client, okta_mock_server, caplog):
+    # As when sign-in starts on http://127.0.0.1 but the redirect URI names http://localhost.
+    callback = okta_mock_server.login(start_login(client), "alice")
+    with caplog.at_level(logging.WARNING, logger="flask_okta_client"):
+        response = app.test_client().get(local(callback))
+    assert response.status_code == 400
+    assert "without this site's session cookie" in caplog.text
+    assert "http://localhost/authorization-code/callback" in caplog.text
+    assert query(callback)["code"] not in caplog.text
+
+
+def test_callback_with_tampered_state_signs_nobody_in(client, okta_mock_server, caplog):
+    caplog.set_level(logging.WARNING, logger="flask_okta_client")
     callback = okta_mock_server.login(start_login(client), "alice")
     response = client.get(local(callback.replace("state=", "state=x")))
     assert response.status_code == 400
     assert client.get("/").get_data(as_text=True) == "home anonymous"
+    assert "session cookie" not in caplog.text  # the cookie came; the state is what is wrong
 
 
 def test_callback_from_a_login_started_in_another_browser_is_refused(app, client, okta_mock_server):
