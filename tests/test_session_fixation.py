@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import flask_session
 import pytest
 import redis
@@ -12,7 +14,7 @@ from tests.site import local, make_site, sign_in, start_login
 @pytest.fixture
 def site(okta_settings, redis_url):
     app = make_site(okta_settings, SESSION_TYPE="redis", SESSION_REDIS=redis.Redis.from_url(redis_url),
-                    SESSION_KEY_PREFIX="fixation-test:")
+                    SESSION_KEY_PREFIX=f"fixation-{secrets.token_hex(4)}:")
     flask_session.Session(app)
     yield app
     app.config["SESSION_REDIS"].close()
@@ -24,8 +26,10 @@ def session_id(client) -> str:
     return cookie.value
 
 
-def stored_session_ids(app) -> set[bytes]:
-    return set(app.config["SESSION_REDIS"].scan_iter("fixation-test:*"))
+def stored_sessions(app) -> set[str]:
+    """The session ids this app keeps in redis."""
+    prefix = app.config["SESSION_KEY_PREFIX"]
+    return {key.decode()[len(prefix):] for key in app.config["SESSION_REDIS"].scan_iter(f"{prefix}*")}
 
 
 def test_sign_in_takes_a_new_session_id_and_drops_the_old_one(site, okta_mock_server):
@@ -38,7 +42,7 @@ def test_sign_in_takes_a_new_session_id_and_drops_the_old_one(site, okta_mock_se
     assert response.status_code == 302
     after = session_id(client)
     assert after != before
-    assert stored_session_ids(site) == {f"fixation-test:{after}".encode()}
+    assert stored_sessions(site) == {after}
     assert client.get("/protected").get_data(as_text=True).startswith("protected for 00u")
 
 
