@@ -173,6 +173,13 @@ def auth_headers(tokens: Sequence[str]) -> list[dict[str, str]]:
     return [{"Authorization": f"Bearer {t}"} for t in tokens]
 
 
+def first_sight_rounds(tokens: Sequence[str], block: int) -> list[tuple[list[str], list[Any], list[Any]]]:
+    """Rounds of ``block`` distinct tokens for :func:`paired_rounds`: each token is used once."""
+    headers = auth_headers(tokens)
+    return [(list(tokens[i:i + block]), headers[i:i + block], headers[i:i + block])
+            for i in range(0, len(tokens), block)]
+
+
 @dataclass
 class PairedResult:
     floor: Series
@@ -367,11 +374,8 @@ def timed_stages(stages: Sequence[tuple[str, Any, str]]) -> Iterator[dict[str, l
 def in_request_breakdown(state: Any, floor: Callable[[str], Any], public: Callable[[Any], None],
                          protected: Callable[[Any], None], tokens: Sequence[str], block: int) -> None:
     """Where a first-sight request's time goes, each stage timed inside the requests, as a ratio to the floor."""
-    headers = auth_headers(tokens)
-    rounds = [(list(tokens[i:i + block]), headers[i:i + block], headers[i:i + block])
-              for i in range(0, len(tokens), block)]
     with timed_stages(breakdown_stages(state)) as samples:
-        result = paired_rounds(floor, public, protected, rounds)
+        result = paired_rounds(floor, public, protected, first_sight_rounds(tokens, block))
     floor_us = result.floor.median
     overhead_us = statistics.median(result.overhead)
     print()
@@ -522,11 +526,7 @@ def run(provider: LoopbackIssuer, n: Callable[[int], int], notes: list[str], sta
         raise RuntimeError(f"a tampered token was answered {refused.status_code}, expected 401")
 
     # ---- 2. first sight through Flask ---------------------------------------------
-    fresh_headers = auth_headers(fresh)
-    first_rounds = []
-    for r in range(fresh_rounds):
-        block = slice(r * fresh_block, (r + 1) * fresh_block)
-        first_rounds.append((fresh[block], fresh_headers[block], fresh_headers[block]))
+    first_rounds = first_sight_rounds(fresh, fresh_block)
     cache_before = len(state.access_tokens.cache)
     first = paired_rounds(floor, public_call, messages_call, first_rounds)
     cached_new = len(state.access_tokens.cache) - cache_before

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol
 
-
 from .validation import b64url_decode
 
 SESSION_KEY = "_okta"

@@ -229,8 +229,6 @@ def test_login_failed_signal_on_a_refused_callback(app, client, okta_mock_server
     assert seen == ["invalid_issuer"]
 
 
-
-
 def test_after_login_can_veto_a_sign_in(okta_settings, okta_mock_server):
     from flask import Flask
 
