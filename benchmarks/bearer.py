@@ -312,7 +312,8 @@ def other_verifiers(provider: LoopbackIssuer, notes: list[str]) -> dict[str, Cal
 
 def breakdown_stages(state: Any) -> list[tuple[str, Any, str]]:
     """(label, owner, attribute) of each stage of a first-sight request, outermost first."""
-    from flask_okta_client import bearer, decorators, validation
+    from flask_okta_client.protocol import bearer, validation
+    from flask_okta_client.web import decorators
 
     cache = state.access_tokens.cache
     return [
@@ -494,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(provider: LoopbackIssuer, n: Callable[[int], int], notes: list[str], started: float, *,
         want_profile: bool, want_breakdown: bool) -> int:
-    from flask_okta_client.bearer import AccessTokenValidator
+    from flask_okta_client.protocol.bearer import AccessTokenValidator
 
     fresh_rounds, fresh_block = n(10), n(400)  # first sight: rounds x block distinct tokens
     hit_rounds, hit_block = n(12), n(1000)

@@ -1,7 +1,6 @@
 """Okta and OpenID Connect sign-in for Flask."""
 
 from .config import OktaConfig
-from .decorators import bearer_token_required, current_token, login_required
 from .errors import (
     AccessDenied,
     ConfigError,
@@ -14,7 +13,8 @@ from .errors import (
     TokenValidationError,
 )
 from .extension import OktaClient
-from .user import current_user
+from .web.decorators import bearer_token_required, current_token, login_required
+from .web.user import current_user
 
 __all__ = [
     "AccessDenied",

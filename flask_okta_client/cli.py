@@ -16,10 +16,10 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
-from .client_auth import load_private_key, signing_algorithm
 from .config import OktaConfig
-from .discovery import REQUIRED_ENDPOINTS, discovery_url
 from .errors import OktaError
+from .protocol.client_auth import load_private_key, signing_algorithm
+from .protocol.discovery import REQUIRED_ENDPOINTS, discovery_url
 
 okta_cli = AppGroup("okta", help="Okta sign-in: check the configuration, create a signing key, get a token.")
 

@@ -12,25 +12,35 @@ from urllib.parse import urlencode
 from flask import Flask, Response, current_app, g, request, session, url_for
 
 from . import signals
-from .bearer import AccessTokenValidator
-from .client import ProviderClient
 from .config import OktaConfig, load_config
-from .decorators import bearer_token_required, login_required, token_exchange_required
-from .discovery import MetadataCache
-from .errors import ConfigError, LoginError, OktaError, ProviderError, TokenValidationError
-from .grants import Grants, TokenResult
-from .http import HttpClient
-from .jwks import JwksCache
-from .lifecycle import SignInLifecycle
-from .responses import error_response
-from .server_store import ServerSideTokenStore, filesystem_store, redis_store
-from .sealing import TokenSealer
-from .session_store import SessionTokenStore
-from .storage import SESSION_KEY, SignedInUser, TokenStore
-from .transactions import LoginTransaction, begin_login
-from .user import User, current_user, forget_user, load_user, set_user
-from .verifier import TokenVerifier
-from .views import CSRF_SESSION_KEY, create_blueprint, csrf_token
+from .errors import (
+    ConfigError,
+    LoginError,
+    OktaError,
+    ProviderError,
+    TokenValidationError,
+)
+from .protocol.bearer import AccessTokenValidator
+from .protocol.client import ProviderClient
+from .protocol.discovery import MetadataCache
+from .protocol.grants import Grants, TokenResult
+from .protocol.http import HttpClient
+from .protocol.jwks import JwksCache
+from .protocol.verifier import TokenVerifier
+from .sessions.lifecycle import SignInLifecycle
+from .sessions.sealing import TokenSealer
+from .sessions.server_store import ServerSideTokenStore, filesystem_store, redis_store
+from .sessions.session_store import SessionTokenStore
+from .sessions.storage import SESSION_KEY, SignedInUser, TokenStore
+from .sessions.transactions import LoginTransaction, begin_login
+from .web.decorators import (
+    bearer_token_required,
+    login_required,
+    token_exchange_required,
+)
+from .web.responses import error_response
+from .web.user import User, current_user, forget_user, load_user, set_user
+from .web.views import CSRF_SESSION_KEY, create_blueprint, csrf_token
 
 log = logging.getLogger("flask_okta_client")
 

@@ -15,7 +15,7 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: Sent with ``user`` (a :class:`~flask_okta_client.user.User`) after a sign-in succeeds.
+#: Sent with ``user`` (a :class:`~flask_okta_client.web.user.User`) after a sign-in succeeds.
 user_logged_in = _signals.signal("okta-user-logged-in")
 #: Sent with ``user`` just before the session is cleared on sign-out.
 user_logged_out = _signals.signal("okta-user-logged-out")

@@ -15,7 +15,13 @@ import requests
 from flask import Flask, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from flask_okta_client import OktaClient, bearer_token_required, current_token, current_user, login_required
+from flask_okta_client import (
+    OktaClient,
+    bearer_token_required,
+    current_token,
+    current_user,
+    login_required,
+)
 from flask_okta_client.config import settings_lookup
 
 from .mock_okta import start_mock_okta

@@ -3,7 +3,7 @@
 Everything here is independent of the library's own JOSE code: keys are made
 with ``cryptography`` and exported to JWK by hand, tokens are minted with
 python-jose (or assembled byte by byte for attacks). No network is used: a
-:class:`FakeHttp` stands in for :class:`flask_okta_client.http.HttpClient`.
+:class:`FakeHttp` stands in for :class:`flask_okta_client.protocol.http.HttpClient`.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from cryptography.x509.oid import NameOID
 from jose import jwk as jose_jwk
 from jose import jwt as jose_jwt
 
-from flask_okta_client import discovery as discovery_module
-from flask_okta_client import jwks as jwks_module
 from flask_okta_client.config import load_config
-from flask_okta_client.discovery import MetadataCache
 from flask_okta_client.errors import ProviderError, ProviderUnavailable
-from flask_okta_client.jwks import JwksCache
-from flask_okta_client.verifier import TokenVerifier
+from flask_okta_client.protocol import discovery as discovery_module
+from flask_okta_client.protocol import jwks as jwks_module
+from flask_okta_client.protocol.discovery import MetadataCache
+from flask_okta_client.protocol.jwks import JwksCache
+from flask_okta_client.protocol.verifier import TokenVerifier
 
 ISSUER = "https://dev-123456.okta.com/oauth2/default"
 CLIENT_ID = "0oa1client2id3"

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_okta_client.storage import SignedInUser
+from flask_okta_client.sessions.storage import SignedInUser
 
 OFFLINE_SCOPES = "openid profile email offline_access"
 

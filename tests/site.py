@@ -10,7 +10,13 @@ from flask import Flask, jsonify
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from flask_okta_client import OktaClient, bearer_token_required, current_token, current_user, login_required
+from flask_okta_client import (
+    OktaClient,
+    bearer_token_required,
+    current_token,
+    current_user,
+    login_required,
+)
 from flask_okta_client.testing import MockOktaServer
 
 

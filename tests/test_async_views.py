@@ -7,7 +7,13 @@ import asyncio
 import pytest
 from flask import Flask, jsonify
 
-from flask_okta_client import OktaClient, bearer_token_required, current_token, current_user, login_required
+from flask_okta_client import (
+    OktaClient,
+    bearer_token_required,
+    current_token,
+    current_user,
+    login_required,
+)
 
 
 @pytest.fixture

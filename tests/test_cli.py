@@ -14,7 +14,7 @@ from flask import Flask
 
 from flask_okta_client import OktaClient
 from flask_okta_client.cli import okta_cli
-from flask_okta_client.client_auth import load_private_key
+from flask_okta_client.protocol.client_auth import load_private_key
 from flask_okta_client.testing.mock_server import MockClient, MockOktaServer
 
 Run = Callable[..., Result]

@@ -17,8 +17,8 @@ from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from flask_okta_client import ConfigError, ProviderError, ProviderUnavailable
-from flask_okta_client.client import GrantError, ProviderClient
-from flask_okta_client.client_auth import (
+from flask_okta_client.protocol.client import GrantError, ProviderClient
+from flask_okta_client.protocol.client_auth import (
     ASSERTION_LIFETIME,
     PrivateKeyAssertion,
     SecretAssertion,

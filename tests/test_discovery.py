@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from flask_okta_client.discovery import (
+from flask_okta_client.errors import ProviderError, ProviderUnavailable
+from flask_okta_client.protocol.discovery import (
     REQUIRED_ENDPOINTS,
     STALE_RETRY_SECONDS,
     MetadataCache,
     discovery_url,
     parse_metadata,
 )
-from flask_okta_client.errors import ProviderError, ProviderUnavailable
-from tests.jose_helpers import DISCOVERY_URL, DROP, ISSUER, FakeHttp, discovery_document, install_fake_monotonic
+from tests.jose_helpers import (
+    DISCOVERY_URL,
+    DROP,
+    ISSUER,
+    FakeHttp,
+    discovery_document,
+    install_fake_monotonic,
+)
 
 TTL = 3600
 

@@ -13,10 +13,10 @@ from joserfc import jws, jwt
 from joserfc.jwk import RSAKey
 
 from flask_okta_client import ProviderError, ProviderUnavailable
-from flask_okta_client import grants as grants_module
-from flask_okta_client.client import GrantError
 from flask_okta_client.errors import ConfigError
-from flask_okta_client.grants import ID_JAG_TYPE, Grants, TokenResult
+from flask_okta_client.protocol import grants as grants_module
+from flask_okta_client.protocol.client import GrantError
+from flask_okta_client.protocol.grants import ID_JAG_TYPE, Grants, TokenResult
 from flask_okta_client.testing.mock_server import MockClient, MockOktaServer
 from tests.concurrency import run_concurrently
 from tests.site import app_for_client

@@ -6,8 +6,12 @@ import time
 
 import pytest
 
-from flask_okta_client.errors import ProviderError, ProviderUnavailable, TokenValidationError
-from flask_okta_client.jwks import JwksCache, import_signing_keys, key_fits
+from flask_okta_client.errors import (
+    ProviderError,
+    ProviderUnavailable,
+    TokenValidationError,
+)
+from flask_okta_client.protocol.jwks import JwksCache, import_signing_keys, key_fits
 from tests.concurrency import run_concurrently
 from tests.jose_helpers import (
     DROP,

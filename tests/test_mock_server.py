@@ -24,7 +24,11 @@ from jose import JWTError
 from jose import jwt as jose_jwt
 from joserfc.jwk import RSAKey
 
-from flask_okta_client.testing.mock_server import MockClient, MockLoginError, MockOktaServer
+from flask_okta_client.testing.mock_server import (
+    MockClient,
+    MockLoginError,
+    MockOktaServer,
+)
 
 REDIRECT_URI = "http://localhost:5000/authorization-code/callback"
 POST_LOGOUT_URI = "http://localhost:5000/signed-out"

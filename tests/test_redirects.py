@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flask_okta_client.redirects import safe_next_url
+from flask_okta_client.web.redirects import safe_next_url
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from flask_okta_client import signals
-from flask_okta_client.storage import SignedInUser
+from flask_okta_client.sessions.storage import SignedInUser
 from tests.concurrency import run_concurrently
 from tests.lifecycle_helpers import (
     OFFLINE_SCOPES,
@@ -146,7 +146,7 @@ def test_okta_refresh_forces_a_refresh(okta_settings, okta_mock_server):
 
     @app.get("/force")
     def force():
-        from flask_okta_client.user import current_user
+        from flask_okta_client.web.user import current_user
 
         before = current_user.access_token
         okta.refresh_current_user(force=True)

@@ -17,7 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flask_okta_client.errors import TokenValidationError
-from flask_okta_client.validation import MAX_TOKEN_LENGTH, decode_claims, decode_header, split_compact
+from flask_okta_client.protocol.validation import (
+    MAX_TOKEN_LENGTH,
+    decode_claims,
+    decode_header,
+    split_compact,
+)
 from tests.jose_helpers import access_claims, b64url_json, make_verifier, mint
 
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, database=None,

@@ -8,8 +8,13 @@ import re
 
 import pytest
 
-from flask_okta_client import transactions
-from flask_okta_client.transactions import SESSION_KEY, LoginTransaction, begin_login, take_login
+from flask_okta_client.sessions import transactions
+from flask_okta_client.sessions.transactions import (
+    SESSION_KEY,
+    LoginTransaction,
+    begin_login,
+    take_login,
+)
 
 URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 PKCE_VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")  # RFC 7636 §4.1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from flask_okta_client.bearer import VerifiedToken, VerifiedTokenCache
+from flask_okta_client.protocol.bearer import VerifiedToken, VerifiedTokenCache
 
 AUDIENCE = "api://default"
 LEEWAY = 60.0

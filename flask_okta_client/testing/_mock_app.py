@@ -13,7 +13,15 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import InvalidRequestError, scope_to_list
 from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
-from flask import Flask, Response, jsonify, redirect, render_template_string, request, session
+from flask import (
+    Flask,
+    Response,
+    jsonify,
+    redirect,
+    render_template_string,
+    request,
+    session,
+)
 
 from ._mock_authz import MockAuthorizationServer
 from ._mock_keys import ALGORITHM, KeyRing

@@ -7,7 +7,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidScopeError, OAuth2Request, scope_to_list
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidScopeError,
+    OAuth2Request,
+    scope_to_list,
+)
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 

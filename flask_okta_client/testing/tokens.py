@@ -9,8 +9,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from ..storage import SignedInUser
-from ..user import User
+from ..sessions.storage import SignedInUser
+from ..web.user import User
 from .mock_server import MockOktaServer
 
 TEST_CLIENT_ID = "0oa-pytest-client"

@@ -20,7 +20,7 @@ from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from flask_okta_client.storage import SignedInUser
+from flask_okta_client.sessions.storage import SignedInUser
 from tests.concurrency import run_concurrently
 from tests.e2e.lifecycle_site import (
     DOWNSTREAM_AUDIENCE,

@@ -17,11 +17,18 @@ import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
+from ..config import OktaConfig
+from ..errors import LoginError, OktaError, ProviderError, ProviderUnavailable
 from .client_auth import client_auth_methods
-from .config import OktaConfig
 from .discovery import MetadataCache
-from .errors import LoginError, OktaError, ProviderError, ProviderUnavailable
-from .http import USER_AGENT, HttpClient, check_status, endpoint_name, json_object, raise_for_transport
+from .http import (
+    USER_AGENT,
+    HttpClient,
+    check_status,
+    endpoint_name,
+    json_object,
+    raise_for_transport,
+)
 
 log = logging.getLogger("flask_okta_client")
 

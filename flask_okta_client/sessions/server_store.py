@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, OktaError
+from ..errors import ConfigError, OktaError
 from .sealing import TokenSealer
 from .storage import SESSION_KEY, SignedInUser
 

@@ -19,7 +19,7 @@ COOKIE_LIMIT = 4093
 
 
 class SessionTokenStore:
-    """Keeps the tokens in the session cookie, encrypted (see :mod:`~flask_okta_client.sealing`)."""
+    """Keeps the tokens in the session cookie, encrypted (see :mod:`~flask_okta_client.sessions.sealing`)."""
 
     def __init__(self, app: Flask, sealer: TokenSealer) -> None:
         self.app = app

@@ -5,14 +5,24 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 
-from . import signals, transactions
+from .. import signals
+from ..errors import ExpiredLoginError, LoginError, OktaError
+from ..sessions import transactions
 from .decorators import login_required
-from .errors import ExpiredLoginError, LoginError, OktaError
 from .redirects import safe_next_url
 from .user import User, current_user
 
@@ -22,6 +32,8 @@ CSRF_SESSION_KEY = "_okta_csrf"
 LOGOUT_STATE_SESSION_KEY = "_okta_logout_state"
 LOGIN_QUERY_OPTIONS = ("prompt", "login_hint", "max_age", "acr_values")
 MAX_ERROR_TEXT = 300
+# The packaged templates (okta/error.html, okta/profile.html, okta/logout.html).
+TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 
 
 def okta() -> Any:
@@ -148,7 +160,7 @@ def logout_callback() -> Response:
 
 
 def create_blueprint(url_prefix: str) -> Blueprint:
-    blueprint = Blueprint("okta", __name__, template_folder="templates", url_prefix=url_prefix or None)
+    blueprint = Blueprint("okta", __name__, template_folder=TEMPLATES, url_prefix=url_prefix or None)
     blueprint.add_url_rule("/login", "login", login, methods=["GET"])
     blueprint.add_url_rule("/authorization-code/callback", "callback", callback, methods=["GET"])
     blueprint.add_url_rule("/profile", "profile", profile, methods=["GET"])

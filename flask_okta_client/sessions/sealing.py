@@ -17,7 +17,7 @@ from joserfc import jwe
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .storage import SignedInUser
 
 JWE_HEADER = {"alg": "dir", "enc": "A256GCM", "zip": "DEF"}

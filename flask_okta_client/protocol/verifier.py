@@ -8,10 +8,10 @@ from typing import Any
 
 from joserfc.jwk import Key, OctKey
 
+from ..config import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, OktaConfig
+from ..errors import TokenValidationError
 from . import validation as rules
-from .config import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, OktaConfig
 from .discovery import MetadataCache, ProviderMetadata
-from .errors import TokenValidationError
 from .jwks import JwksCache
 
 DEFAULT_ALGORITHMS = ("RS256",)

@@ -8,12 +8,12 @@ import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from .client import GrantError, ProviderClient
-from .config import OktaConfig
-from .errors import NotAuthenticated, TokenValidationError
-from .singleflight import SingleFlight
+from ..config import OktaConfig
+from ..errors import NotAuthenticated, TokenValidationError
+from ..protocol.client import GrantError, ProviderClient
+from ..protocol.singleflight import SingleFlight
+from ..protocol.verifier import TokenVerifier
 from .storage import SignedInUser, TokenStore
-from .verifier import TokenVerifier
 
 log = logging.getLogger("flask_okta_client")
 

@@ -23,8 +23,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
 
-from .config import OktaConfig
-from .errors import ConfigError
+from ..config import OktaConfig
+from ..errors import ConfigError
 from .http import endpoint_name
 
 PrivateKey = Union[RSAKey, ECKey, OKPKey]

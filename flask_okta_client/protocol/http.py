@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import ProviderError, ProviderUnavailable
+from ..errors import ProviderError, ProviderUnavailable
 
 log = logging.getLogger("flask_okta_client")
 

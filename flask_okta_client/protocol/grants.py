@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from ..config import OktaConfig
+from ..errors import ConfigError, ProviderError
+from ..sessions.storage import expiry_of
 from .client import ProviderClient
 from .client_auth import PrivateKey, load_private_key, sign_assertion, signing_algorithm
-from .config import OktaConfig
 from .discovery import MetadataCache
-from .errors import ConfigError, ProviderError
 from .http import HttpClient
 from .singleflight import SingleFlight
-from .storage import expiry_of
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"

@@ -20,7 +20,7 @@ from typing import Any
 from joserfc.jwk import Key
 from joserfc.jws import JWSRegistry
 
-from .errors import TokenValidationError
+from ..errors import TokenValidationError
 
 MAX_TOKEN_LENGTH = 16_384
 MAX_NUMERIC_DATE = 2**53

@@ -6,7 +6,7 @@ import logging
 
 from flask import Response, jsonify, render_template, request
 
-from .errors import OktaError
+from ..errors import OktaError
 
 log = logging.getLogger("flask_okta_client")
 

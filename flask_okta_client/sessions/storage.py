@@ -1,8 +1,8 @@
 """What a sign-in leaves behind, and the stores that keep it between requests.
 
-Two built-ins: :class:`~flask_okta_client.session_store.SessionTokenStore`
+Two built-ins: :class:`~flask_okta_client.sessions.session_store.SessionTokenStore`
 (tokens encrypted inside Flask's session cookie) and
-:class:`~flask_okta_client.server_store.ServerSideTokenStore` (tokens in a
+:class:`~flask_okta_client.sessions.server_store.ServerSideTokenStore` (tokens in a
 cachelib cache, e.g. Redis; the cookie carries only a random handle). Pick one
 with ``OKTA_TOKEN_STORE``.
 """
@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol
 
-from .validation import b64url_decode
+from ..protocol.validation import b64url_decode
 
 SESSION_KEY = "_okta"
 

@@ -16,7 +16,7 @@ from typing import Any
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, JWKRegistry, Key, OKPKey, RSAKey
 
-from .errors import OktaError, ProviderError, TokenValidationError
+from ..errors import OktaError, ProviderError, TokenValidationError
 from .http import HttpClient
 
 log = logging.getLogger("flask_okta_client")

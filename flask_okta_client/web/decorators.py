@@ -11,10 +11,16 @@ from flask import Request, current_app, g, redirect, request, url_for
 from flask.globals import app_ctx, request_ctx
 from werkzeug.local import LocalProxy
 
-from . import signals
+from .. import signals
+from ..errors import (
+    AccessDenied,
+    InsufficientScope,
+    NotAuthenticated,
+    OktaError,
+    TokenValidationError,
+)
+from ..sessions.lifecycle import SessionEnded
 from .authorization import ClaimRequirements, ClaimsCheck
-from .lifecycle import SessionEnded
-from .errors import AccessDenied, InsufficientScope, NotAuthenticated, OktaError, TokenValidationError
 from .responses import API_REQUEST_KEY, is_page_navigation
 from .user import current_user, forget_user
 

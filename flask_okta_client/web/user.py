@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, request, session
 from werkzeug.local import LocalProxy
 
-from .storage import SignedInUser
+from ..sessions.storage import SignedInUser
 
 
 class User:

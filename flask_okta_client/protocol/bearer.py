@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from ..config import OktaConfig
+from ..errors import TokenValidationError
 from .client import ProviderClient
-from .config import OktaConfig
-from .errors import TokenValidationError
 from .validation import check_audience, check_issuer, check_times, token_scopes
 from .verifier import TokenVerifier
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import OktaError, ProviderError
+from ..errors import OktaError, ProviderError
 from .http import HttpClient
 
 log = logging.getLogger("flask_okta_client")
