@@ -34,6 +34,8 @@ class SignedInUser:
     last_seen_at: float = field(default_factory=time.time)
     userinfo: dict[str, Any] | None = None
     exchanged: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    #: ``Bearer``, or ``DPoP`` for a sender-constrained access token (RFC 9449).
+    token_type: str = "Bearer"
 
     @cached_property
     def claims(self) -> dict[str, Any]:
@@ -51,6 +53,7 @@ class SignedInUser:
             expires_at=expiry_of(token),
             scope=token.get("scope"),
             userinfo=userinfo,
+            token_type=token_type_of(token),
         )
 
     def refreshed(self, token: Mapping[str, Any]) -> SignedInUser:
@@ -63,6 +66,7 @@ class SignedInUser:
             expires_at=expiry_of(token),
             scope=token.get("scope") or self.scope,
             exchanged={},
+            token_type=token_type_of(token),
         )
 
     def touched(self, now: float) -> SignedInUser:
@@ -85,6 +89,11 @@ class SignedInUser:
         except (TypeError, ValueError, IndexError, AttributeError):
             return None
         return user
+
+
+def token_type_of(token: Mapping[str, Any]) -> str:
+    """A token response's ``token_type`` (case-insensitive, RFC 6749 §5.1): ``DPoP`` or ``Bearer``."""
+    return "DPoP" if str(token.get("token_type", "")).lower() == "dpop" else "Bearer"
 
 
 def expiry_of(token: Mapping[str, Any]) -> float | None:
