@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .web.login_options import MAX_AGE_DIGITS, MAX_TEXT_LENGTH, is_ascii_words, is_prompt
 
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none")
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -265,6 +266,20 @@ def _client_auth_method(get: Callable[[str], Any], secret: str | None) -> str:
     return method
 
 
+def _max_age(key: str, value: Any) -> int:
+    seconds = _int(key, value)
+    if seconds >= 10**MAX_AGE_DIGITS:
+        raise ConfigError(f"{key} must have at most {MAX_AGE_DIGITS} digits, got {seconds}")
+    return seconds
+
+
+def _acr_values(key: str, value: Any) -> str:
+    text = _text(key, value)
+    if not is_ascii_words(text):
+        raise ConfigError(f"{key} must be space-separated ASCII words (at most {MAX_TEXT_LENGTH} characters), got {text!r}")
+    return text
+
+
 def _relative_path(key: str, value: Any) -> str:
     path = _text(key, value)
     if not path.startswith("/") or path.startswith("//") or "\\" in path:
@@ -299,8 +314,8 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
     if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
         raise ConfigError(f"OKTA_URL_PREFIX must start with '/' and not end with '/', got {prefix!r}")
     prompt = _optional(get, "OKTA_PROMPT", _text)
-    if prompt and not set(prompt.split()) <= {"none", "login", "consent", "select_account"}:
-        raise ConfigError(f"OKTA_PROMPT must be none, login, consent or select_account; got {prompt!r}")
+    if prompt and not is_prompt(prompt):
+        raise ConfigError(f"OKTA_PROMPT must be none, or any of login, consent and select_account; got {prompt!r}")
     return OktaConfig(
         issuer=issuer,
         client_id=_text("OKTA_CLIENT_ID", get("OKTA_CLIENT_ID")),
@@ -313,8 +328,8 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         url_prefix=prefix,
         default_redirect=_optional(get, "OKTA_DEFAULT_REDIRECT", _relative_path),
         prompt=prompt,
-        max_age=_optional(get, "OKTA_MAX_AGE", _int),
-        acr_values=_optional(get, "OKTA_ACR_VALUES", _text),
+        max_age=_optional(get, "OKTA_MAX_AGE", _max_age),
+        acr_values=_optional(get, "OKTA_ACR_VALUES", _acr_values),
         id_token_algorithms=_optional(get, "OKTA_ID_TOKEN_ALGORITHMS", _algorithms),
         access_token_algorithms=_optional(get, "OKTA_ACCESS_TOKEN_ALGORITHMS", _asymmetric_algorithms),
         audience=_text("OKTA_AUDIENCE", get_or("OKTA_AUDIENCE", "api://default")),

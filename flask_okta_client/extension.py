@@ -44,8 +44,6 @@ from .web.views import CSRF_SESSION_KEY, create_blueprint, csrf_token
 
 log = logging.getLogger("flask_okta_client")
 
-PROMPT_VALUES = frozenset({"none", "login", "consent", "select_account"})
-MAX_HINT_LENGTH = 256
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
 
 #: ``after_login`` callbacks get the new user; they may return a response
@@ -96,23 +94,6 @@ class OktaState:
 
     def post_logout_redirect_uri(self) -> str:
         return self.config.post_logout_redirect_uri or url_for("okta.logout_callback", _external=True)
-
-    def login_options(self, query: Mapping[str, str]) -> dict[str, str]:
-        """``prompt``, ``login_hint``, ``max_age``, ``acr_values``: from the query, else configuration."""
-        options = {
-            "prompt": query.get("prompt") or self.config.prompt,
-            "login_hint": query.get("login_hint"),
-            "max_age": query.get("max_age") or self.config.max_age,
-            "acr_values": query.get("acr_values") or self.config.acr_values,
-        }
-        options = {k: str(v) for k, v in options.items() if v not in (None, "")}
-        if "prompt" in options and not set(options["prompt"].split()) <= PROMPT_VALUES:
-            raise LoginError("The prompt parameter is not valid.")
-        if "max_age" in options and not options["max_age"].isdigit():
-            raise LoginError("The max_age parameter must be a whole number of seconds.")
-        if any(len(options.get(k, "")) > MAX_HINT_LENGTH for k in ("login_hint", "acr_values")):
-            raise LoginError("A sign-in parameter is too long.")
-        return options
 
     def authorization_params(self, transaction: LoginTransaction, options: Mapping[str, str]) -> dict[str, str]:
         return {

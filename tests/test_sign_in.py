@@ -38,11 +38,6 @@ def test_login_passes_prompt_login_hint_max_age_and_acr_values(client):
     assert params["acr_values"] == "urn:okta:loa:2fa:any"
 
 
-def test_login_rejects_a_bad_prompt(client):
-    response = client.get("/login?prompt=everything")
-    assert response.status_code == 400
-
-
 def test_sign_in_lands_on_the_next_url_as_the_user(client, okta_mock_server):
     response = sign_in(client, okta_mock_server, "alice")
     assert response.status_code == 302

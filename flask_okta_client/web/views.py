@@ -23,6 +23,7 @@ from .. import signals
 from ..errors import ExpiredLoginError, LoginError, OktaError
 from ..sessions import transactions
 from .decorators import login_required
+from .login_options import login_options
 from .redirects import safe_next_url
 from .user import User, current_user
 
@@ -30,7 +31,6 @@ log = logging.getLogger("flask_okta_client")
 
 CSRF_SESSION_KEY = "_okta_csrf"
 LOGOUT_STATE_SESSION_KEY = "_okta_logout_state"
-LOGIN_QUERY_OPTIONS = ("prompt", "login_hint", "max_age", "acr_values")
 MAX_ERROR_TEXT = 300
 # The packaged templates (okta/error.html, okta/profile.html, okta/logout.html).
 TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
@@ -68,7 +68,7 @@ def login() -> Response:
     """Start the authorization code flow with PKCE and send the browser to the provider."""
     state = okta()
     next_url = safe_next_url(request.args.get("next")) or landing_url()
-    options = state.login_options({k: request.args[k] for k in LOGIN_QUERY_OPTIONS if k in request.args})
+    options = login_options(request.args, state.config)
     authorize_url = state.begin_login(session, next_url=next_url, options=options)
     return no_store(redirect(authorize_url))
 
