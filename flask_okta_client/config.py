@@ -19,7 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
-from .web.login_options import MAX_AGE_DIGITS, MAX_TEXT_LENGTH, is_ascii_words, is_prompt
+from .web.login_options import (
+    MAX_AGE_DIGITS,
+    MAX_TEXT_LENGTH,
+    is_ascii_words,
+    is_prompt,
+)
 
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none")
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
