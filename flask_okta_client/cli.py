@@ -129,7 +129,8 @@ def write_private(path: Path, data: bytes, force: bool) -> None:
     except FileExistsError:
         raise click.ClickException(f"{path} exists; use --force to replace it") from None
     with os.fdopen(fd, "wb") as file:
-        os.fchmod(fd, 0o600)
+        if hasattr(os, "fchmod"):  # POSIX: a replaced file keeps its old mode otherwise
+            os.fchmod(fd, 0o600)
         file.write(data)
 
 

@@ -9,7 +9,6 @@ so several processes and machines never redeem the same refresh token twice.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import secrets
@@ -17,6 +16,8 @@ from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from ..errors import ConfigError, OktaError
 from .sealing import TokenSealer
@@ -108,12 +109,15 @@ class ServerSideTokenStore:
                 with self._reachable():
                     lock.release()
         elif self.lock_dir is not None:
-            with open(self.lock_dir / f"okta-refresh-{digest}.lock", "a") as lock_file:
-                fcntl.flock(lock_file, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock_file, fcntl.LOCK_UN)
+            lock = FileLock(self.lock_dir / f"okta-refresh-{digest}.lock", timeout=self.lock_timeout)
+            try:
+                lock.acquire()
+            except Timeout:
+                raise StoreUnavailable("Your session is busy. Please try again in a moment.") from None
+            try:
+                yield
+            finally:
+                lock.release()
         else:
             yield
 
