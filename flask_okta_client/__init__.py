@@ -13,7 +13,7 @@ from .errors import (
     TokenValidationError,
 )
 from .extension import OktaClient
-from .web.decorators import bearer_token_required, current_token, login_required
+from .web.decorators import bearer_token_required, current_token, login_required, public
 from .web.user import current_user
 
 __all__ = [
@@ -32,4 +32,5 @@ __all__ = [
     "current_token",
     "current_user",
     "login_required",
+    "public",
 ]

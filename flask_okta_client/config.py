@@ -80,6 +80,7 @@ class OktaConfig:
     private_key: Any = field(default=None, repr=False)
     private_key_id: str | None = None
     use_par: str = "auto"
+    require_login: bool = False
 
     @property
     def is_org_authorization_server(self) -> bool:
@@ -360,4 +361,5 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         private_key=get_or("OKTA_PRIVATE_KEY", None),
         private_key_id=_optional(get, "OKTA_PRIVATE_KEY_ID", _text),
         use_par=_choice("OKTA_USE_PAR", get_or("OKTA_USE_PAR", "auto"), PAR_MODES),
+        require_login=_bool("OKTA_REQUIRE_LOGIN", get_or("OKTA_REQUIRE_LOGIN", False)),
     )

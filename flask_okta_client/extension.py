@@ -33,6 +33,7 @@ from .sessions.server_store import ServerSideTokenStore, filesystem_store, redis
 from .sessions.session_store import SessionTokenStore
 from .sessions.storage import SESSION_KEY, SignedInUser, TokenStore
 from .sessions.transactions import LoginTransaction, begin_login
+from .web.app_wide import require_login_everywhere
 from .web.decorators import (
     bearer_token_required,
     login_required,
@@ -297,6 +298,8 @@ class OktaClient:
         app.register_blueprint(create_blueprint(config.url_prefix))
         app.register_error_handler(OktaError, error_response)
         app.before_request(enforce_session_lifetime)
+        if config.require_login:
+            app.before_request(require_login_everywhere)
         app.context_processor(lambda: {"current_user": current_user, "okta_csrf_token": csrf_token})
         app.add_template_filter(format_timestamp, "okta_datetime")
         if "okta" not in app.cli.commands:

@@ -26,6 +26,24 @@ from .user import current_user, forget_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: How a view is protected ("login", "bearer" or "public"); ``OKTA_REQUIRE_LOGIN`` leaves such views alone.
+GUARD_ATTRIBUTE = "okta_guard"
+
+
+def guarded(view: F, guard: str) -> F:
+    setattr(view, GUARD_ATTRIBUTE, guard)
+    return view
+
+
+def public(view: F) -> F:
+    """Let everyone reach ``view`` when ``OKTA_REQUIRE_LOGIN`` protects the rest of the app::
+
+        @app.get("/about")
+        @public
+        def about(): ...
+    """
+    return guarded(view, "public")
+
 
 def relative_request_url() -> str:
     """This request's path on the site (the app's mount point included) and query,
@@ -102,7 +120,7 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
                 return refusal
             return call(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return guarded(wrapper, "login")  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
 
@@ -200,7 +218,7 @@ def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = ()
             require_bearer_token(required_scopes, audience, requirements)
             return call(*args, **kwargs)
 
-        return wrapper  # type: ignore[return-value]
+        return guarded(wrapper, "bearer")  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
 

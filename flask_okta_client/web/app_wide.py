@@ -1,0 +1,32 @@
+"""``OKTA_REQUIRE_LOGIN``: every view needs a signed-in user unless it says otherwise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+
+from .decorators import GUARD_ATTRIBUTE, require_signed_in_user
+
+
+def is_open_endpoint(endpoint: str) -> bool:
+    """The extension's own routes (sign-in, callback, sign-out) and static files."""
+    return endpoint == "static" or endpoint.endswith(".static") or endpoint.startswith("okta.")
+
+
+def require_login_everywhere() -> Any:
+    """A ``before_request`` hook: sign in first, unless the view is open, public or guarded itself.
+
+    A URL that matches no route (``request.endpoint`` is ``None``) is left to
+    routing, so it answers 404 (or 405) as usual. A CORS preflight that Flask
+    answers on its own passes too: browsers send it without cookies.
+    """
+    endpoint = request.endpoint
+    if endpoint is None or is_open_endpoint(endpoint):
+        return None
+    rule = request.url_rule
+    if request.method == "OPTIONS" and rule is not None and rule.provide_automatic_options:
+        return None
+    if getattr(current_app.view_functions.get(endpoint), GUARD_ATTRIBUTE, None) is not None:
+        return None
+    return require_signed_in_user(None)
