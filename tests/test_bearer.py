@@ -9,6 +9,7 @@ import time
 import pytest
 from jose import jwt as jose_jwt
 
+from flask_okta_client import bearer_token_required
 from tests.site import make_site
 
 
@@ -94,6 +95,9 @@ def test_space_separated_scope_claim_is_understood(client, okta_mock_server):
     ("issued in the future", {"iat": int(time.time()) + 600}),
     ("not valid yet", {"nbf": int(time.time()) + 600}),
     ("no expiry", {"exp": None}),
+    ("no subject", {"sub": None}),
+    ("empty subject", {"sub": ""}),
+    ("numeric subject", {"sub": 42}),
 ])
 def test_token_with_bad_claims_gets_401_invalid_token(client, okta_mock_server, name, overrides):
     token = okta_mock_server.sign({k: v for k, v in {**claims(okta_mock_server), **overrides}.items() if v is not None})
@@ -252,6 +256,30 @@ class TestIntrospection:
         assert call(client, token).status_code == 200
         assert call(client, token).status_code == 200
         assert okta_mock_server.count("introspect") == 1
+
+    @staticmethod
+    def answer(okta_mock_server, **claims) -> None:
+        """The next introspection answer: an active token with messages:read and ``claims``."""
+        now = int(time.time())
+        body = {"active": True, "scope": "messages:read", "iss": okta_mock_server.issuer, "exp": now + 600,
+                **claims}
+        okta_mock_server.fail_next("introspect", status=200, body=json.dumps(body))
+
+    def test_an_answer_without_sub_is_accepted(self, client, okta_mock_server):
+        from flask_okta_client import current_token
+
+        @client.application.get("/api/who")
+        @bearer_token_required(scopes=["messages:read"])
+        def who():
+            return {"sub": current_token.get("sub"), "client_id": current_token.get("client_id")}
+
+        self.answer(okta_mock_server, client_id="0oa-machine")
+        assert call(client, "opaque-1", path="/api/who").json == {"sub": None, "client_id": "0oa-machine"}
+
+    @pytest.mark.parametrize("sub", ["", 42, ["ann"]])
+    def test_an_answer_with_a_malformed_sub_is_refused(self, client, okta_mock_server, sub):
+        self.answer(okta_mock_server, sub=sub)
+        assert call(client, "opaque-2").status_code == 401
 
     def test_inactive_token_is_refused(self, client, okta_mock_server):
         assert call(client, "opaque-token-the-provider-never-issued").status_code == 401

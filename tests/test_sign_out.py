@@ -60,6 +60,16 @@ def test_logout_callback_with_a_foreign_state_is_refused(client, okta_mock_serve
     assert client.get("/logout/callback?state=forged").status_code == 400
 
 
+def test_a_forged_logout_callback_leaves_the_genuine_return_working(client, okta_mock_server):
+    sign_in(client, okta_mock_server)
+    location = client.post("/logout", data={"csrf_token": csrf_token(client)}).headers["Location"]
+    genuine = f"/logout/callback?state={query(location)['state']}"
+    for forged in ("/logout/callback?state=bogus", "/logout/callback?state=", "/logout/callback"):
+        assert client.get(forged).status_code == 400
+    assert client.get(genuine).headers["Location"] == "/"
+    assert client.get(genuine).status_code == 400  # single use
+
+
 def test_logout_works_while_the_provider_cannot_revoke(client, okta_mock_server):
     sign_in(client, okta_mock_server)
     okta_mock_server.fail_next("revoke", status=503, times=2)

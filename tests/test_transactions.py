@@ -139,6 +139,14 @@ def test_cap_on_pending_logins_keeps_the_newest(clock):
         assert take_login(session, new.state) == new
 
 
+@pytest.mark.parametrize("tabs", [2, 3, 4, 5])
+def test_logins_up_to_the_cap_are_all_kept(clock, tabs):
+    session = {}
+    started = [begin(session, max_pending=5) for _ in range(tabs)]
+    for transaction in started:
+        assert take_login(session, transaction.state) == transaction
+
+
 def test_cap_of_one_keeps_only_the_latest(clock):
     session = {}
     first = begin(session, max_pending=1)

@@ -13,7 +13,13 @@ from typing import Any, NamedTuple
 from ..config import OktaConfig
 from ..errors import TokenValidationError
 from .client import ProviderClient
-from .validation import check_audience, check_issuer, check_times, token_scopes
+from .validation import (
+    check_audience,
+    check_issuer,
+    check_subject,
+    check_times,
+    token_scopes,
+)
 from .verifier import TokenVerifier
 
 log = logging.getLogger("flask_okta_client")
@@ -115,6 +121,8 @@ class AccessTokenValidator:
             raise TokenValidationError("The token is not active.")
         if "iss" in answer:
             check_issuer(answer, self.config.issuer)
+        if "sub" in answer:  # optional in RFC 7662 (e.g. client-credentials tokens), a string when present
+            check_subject(answer)
         if audience is not None:
             check_audience(answer, audience)
         check_times(answer, now=self.verifier.clock(), leeway=self.config.clock_skew, require_iat=False)

@@ -100,9 +100,10 @@ class TokenVerifier:
         return claims
 
     def verify_access_token(self, token: str | bytes, *, audience: str | None = None) -> dict[str, Any]:
-        """A JWT access token for ``audience`` (default ``OKTA_AUDIENCE``); returns the claims."""
+        """A JWT access token for ``audience`` (default ``OKTA_AUDIENCE``) with a ``sub``; returns the claims."""
         _, claims = self.verified_claims(token, self.access_token_algorithms())
         rules.check_issuer(claims, self.config.issuer)
         rules.check_audience(claims, audience or self.config.audience)
+        rules.check_subject(claims)  # RFC 9068 §2.2
         rules.check_times(claims, now=self.clock(), leeway=self.config.clock_skew)
         return claims

@@ -54,7 +54,7 @@ def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_ur
         (t for t in _pending(session).values() if isinstance(t.get("expires_at"), (int, float)) and t["expires_at"] > now),
         key=lambda t: t["expires_at"],
     )
-    kept = live[len(live) - (max_pending - 1):] if max_pending > 1 else []
+    kept = live[-(max_pending - 1):] if max_pending > 1 else []
     session[SESSION_KEY] = {t["state"]: t for t in kept} | {transaction.state: asdict(transaction)}
     return transaction
 

@@ -152,10 +152,12 @@ def logout() -> Response:
 
 
 def logout_callback() -> Response:
-    """Back from the provider's sign-out: check the state we sent."""
-    if not same_secret(request.args.get("state", ""), session.pop(LOGOUT_STATE_SESSION_KEY, None)):
+    """Back from the provider's sign-out: check the state we sent. A wrong state leaves it in place,
+    so a forged return cannot spoil the genuine one."""
+    if not same_secret(request.args.get("state", ""), session.get(LOGOUT_STATE_SESSION_KEY)):
         raise LoginError("This sign-out response does not match a sign-out from this site.",
                          error="invalid_logout_state")
+    session.pop(LOGOUT_STATE_SESSION_KEY)
     return no_store(redirect(landing_url()))
 
 
