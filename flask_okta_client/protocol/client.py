@@ -36,6 +36,9 @@ log = logging.getLogger("flask_okta_client")
 UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 # OAuth error codes that mean this site's registration or configuration is wrong.
 CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type"})
+#: Token types this client can use, lowercase (RFC 6749 §7.1; DPoP-bound clients add "dpop").
+BEARER_ONLY = frozenset({"bearer"})
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
 
 class GrantError(OktaError):
@@ -77,11 +80,14 @@ class ProviderClient:
     """Talks to one provider's endpoints on behalf of one registered client."""
 
     def __init__(self, config: OktaConfig, metadata: MetadataCache, http: HttpClient,
-                 auth_methods: tuple[Any, ...] | None = None) -> None:
-        """``auth_methods`` default to those ``config.client_auth_method`` needs (signed assertions)."""
+                 auth_methods: tuple[Any, ...] | None = None,
+                 accepted_token_types: frozenset[str] = BEARER_ONLY) -> None:
+        """``auth_methods`` default to those ``config.client_auth_method`` needs (signed assertions);
+        ``accepted_token_types`` are the lowercase ``token_type`` values a token response may have."""
         self.config = config
         self.metadata = metadata
         self.http = http
+        self.accepted_token_types = accepted_token_types
         self.auth_methods = client_auth_methods(config) if auth_methods is None else auth_methods
         self._local = threading.local()
 
@@ -121,7 +127,22 @@ class ProviderClient:
         if not isinstance(token.get("access_token"), str):
             log.warning("okta: %s at %s returned no access_token", what, endpoint_name(url))
             raise ProviderError("The sign-in service returned no access token.")
+        if not self.usable_token_type(token):
+            log.warning("okta: %s at %s returned token_type %r; accepted: %s", what, endpoint_name(url),
+                        str(token.get("token_type"))[:40], ", ".join(sorted(self.accepted_token_types)))
+            raise ProviderError("The sign-in service returned a token of a type this site cannot use.")
         return token
+
+    def usable_token_type(self, token: Mapping[str, Any]) -> bool:
+        """``token_type`` is one we accept, compared case-insensitively; RFC 8693's ``N_A``
+        only for an exchanged token that is not an access token (an ID-JAG, say)."""
+        token_type = token.get("token_type")
+        if not isinstance(token_type, str):
+            return False
+        issued = token.get("issued_token_type")
+        if token_type == "N_A" and issued is not None and issued != ACCESS_TOKEN_TYPE:
+            return True
+        return token_type.lower() in self.accepted_token_types
 
     def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
         """The authorization code grant, with the PKCE verifier."""

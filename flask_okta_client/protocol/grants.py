@@ -18,7 +18,7 @@ from typing import Any
 from ..config import OktaConfig
 from ..errors import ConfigError, ProviderError
 from ..sessions.storage import expiry_of
-from .client import ProviderClient
+from .client import ACCESS_TOKEN_TYPE, ProviderClient
 from .client_auth import PrivateKey, load_private_key, sign_assertion, signing_algorithm
 from .discovery import MetadataCache
 from .http import HttpClient
@@ -26,7 +26,6 @@ from .singleflight import SingleFlight
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 ID_JAG_TYPE = "urn:ietf:params:oauth:token-type:id-jag"
 
