@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import requests
 from flask import current_app
 from flask.cli import AppGroup
 from joserfc import jws
@@ -20,6 +21,7 @@ from .config import OktaConfig
 from .errors import OktaError
 from .protocol.client_auth import load_private_key, signing_algorithm
 from .protocol.discovery import REQUIRED_ENDPOINTS, discovery_url
+from .protocol.transport_errors import describe_transport_error
 
 okta_cli = AppGroup("okta", help="Okta sign-in: check the configuration, create a signing key, get a token.")
 
@@ -36,6 +38,12 @@ def effective_settings(config: OktaConfig) -> dict[str, Any]:
         value = getattr(config, setting.name)
         settings[setting.name] = value if setting.repr else ("(set)" if value else "(not set)")
     return settings
+
+
+def failure_reason(exc: OktaError) -> str:
+    """Why a call failed: the transport reason when the provider could not be reached."""
+    cause = exc.__cause__
+    return describe_transport_error(cause) if isinstance(cause, requests.RequestException) else exc.description
 
 
 class Report:
@@ -100,7 +108,8 @@ def check() -> None:
     try:
         document = state.http.get_json(discovery_url(config.issuer))
     except OktaError as exc:
-        report.problems.append(f"discovery at {discovery_url(config.issuer)} failed: {exc.description}")
+        report.problems.append(f"discovery at {discovery_url(config.issuer)} failed: {failure_reason(exc)}; "
+                               "check OKTA_ISSUER and that this machine can reach it")
     else:
         click.echo("Endpoints:")
         for name in ENDPOINTS:
@@ -110,7 +119,7 @@ def check() -> None:
             try:
                 report.check_jwks(state.http.get_json(document["jwks_uri"]))
             except OktaError as exc:
-                report.problems.append(f"JWKS at {document['jwks_uri']} failed: {exc.description}")
+                report.problems.append(f"JWKS at {document['jwks_uri']} failed: {failure_reason(exc)}")
     for warning in report.warnings:
         click.echo(f"Warning: {warning}")
     if report.problems:

@@ -144,3 +144,15 @@ def test_token_prints_claims_not_the_token(make_app: Callable[..., Flask], serve
 def test_token_failure_exits_1(run: Run) -> None:
     result = run("token", "--scope", "not.allowed")
     assert result.exit_code == 1 and "invalid_scope" in result.stderr
+
+
+def test_check_says_why_the_issuer_is_unreachable(tmp_path: Path) -> None:
+    from tests.transport_faults import closed_port
+
+    app = Flask(__name__)
+    app.config.update(OKTA_ISSUER=f"http://127.0.0.1:{closed_port()}/oauth2/default", OKTA_CLIENT_ID="0oa-client",
+                      SECRET_KEY="test")
+    OktaClient(app)
+    result = app.test_cli_runner().invoke(args=["okta", "check"])
+    assert result.exit_code == 1
+    assert "the connection was refused" in result.stderr and "check OKTA_ISSUER" in result.stderr

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..errors import ProviderError, ProviderUnavailable
+from .transport_errors import describe_transport_error
 
 log = logging.getLogger("flask_okta_client")
 
@@ -24,10 +25,10 @@ def endpoint_name(url: str) -> str:
 
 
 def raise_for_transport(exc: requests.RequestException, url: str) -> None:
-    """Turn a transport failure into :class:`ProviderUnavailable`."""
-    reason = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
-    log.warning("okta: %s %s (%s)", endpoint_name(url), reason, type(exc).__name__)
-    raise ProviderUnavailable(f"The sign-in service {reason}. Please try again in a moment.") from None
+    """Turn a transport failure into :class:`ProviderUnavailable`, logging why (the cause stays chained)."""
+    log.warning("okta: %s failed: %s", endpoint_name(url), describe_transport_error(exc))
+    outcome = "timed out" if isinstance(exc, requests.Timeout) else "could not be reached"
+    raise ProviderUnavailable(f"The sign-in service {outcome}. Please try again in a moment.") from exc
 
 
 def json_object(response: requests.Response) -> dict[str, Any]:
