@@ -28,12 +28,14 @@ from .protocol.http import HttpClient
 from .protocol.jwks import JwksCache
 from .protocol.verifier import TokenVerifier
 from .sessions.lifecycle import SignInLifecycle
+from .sessions.logout import LogoutRegistry, build_logout_cache
 from .sessions.sealing import TokenSealer
 from .sessions.server_store import ServerSideTokenStore, filesystem_store, redis_store
 from .sessions.session_store import SessionTokenStore
 from .sessions.storage import SESSION_KEY, SignedInUser, TokenStore
 from .sessions.transactions import LoginTransaction, begin_login
 from .web.app_wide import require_login_everywhere
+from .web.backchannel import backchannel_logout
 from .web.decorators import (
     bearer_token_required,
     login_required,
@@ -85,8 +87,20 @@ class OktaState:
         self.grants = Grants(config, self.client, self.http)
         self.store = build_token_store(app, config)
         self.lifecycle = SignInLifecycle(config, self.store, self.client, self.verifier)
+        self.logouts = LogoutRegistry(config.issuer, self.store,
+                                      build_logout_cache(config.logout_cache, self.store,
+                                                         config.session_absolute_timeout),
+                                      config.session_absolute_timeout)
+        if config.backchannel_logout:
+            self.track_logouts()
         self.access_tokens = AccessTokenValidator(config, self.verifier, self.client)
         self.after_login = after_login
+
+    def track_logouts(self) -> None:
+        """From now on, sign-ins can be ended by back-channel logouts and Okta events."""
+        self.logouts.enable()
+        if self.logouts.checks_each_request:
+            self.lifecycle.has_ended = self.logouts.has_ended
 
     # -- starting a sign-in -------------------------------------------------
 
@@ -189,6 +203,7 @@ class OktaState:
         """
         self.forget_sign_in(session)
         self.store.save(session, stored)
+        self.logouts.signed_in(session, stored)
         regenerate = getattr(current_app.session_interface, "regenerate", None)
         if callable(regenerate):
             regenerate(session)
@@ -295,7 +310,11 @@ class OktaClient:
 
         config = load_config(app.config)
         app.extensions["okta"] = OktaState(app, config, self._after_login)
-        app.register_blueprint(create_blueprint(config.url_prefix))
+        blueprint = create_blueprint(config.url_prefix)
+        if config.backchannel_logout:
+            blueprint.add_url_rule(config.backchannel_logout_path, "backchannel_logout", backchannel_logout,
+                                   methods=["POST"])
+        app.register_blueprint(blueprint)
         app.register_error_handler(OktaError, error_response)
         app.before_request(enforce_session_lifetime)
         if config.require_login:

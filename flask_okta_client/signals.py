@@ -27,3 +27,6 @@ token_refreshed = _signals.signal("okta-token-refreshed")
 refresh_failed = _signals.signal("okta-refresh-failed")
 #: Sent with ``user`` and ``audience`` after a token exchange for a downstream API.
 token_exchanged = _signals.signal("okta-token-exchanged")
+#: Sent with ``sub`` and ``sid`` (either may be ``None``) after a back-channel logout ended the
+#: sign-ins they name.
+backchannel_logout = _signals.signal("okta-backchannel-logout")

@@ -24,6 +24,7 @@ from ..errors import TokenValidationError
 
 MAX_TOKEN_LENGTH = 16_384
 MAX_NUMERIC_DATE = 2**53
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 _URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
@@ -125,11 +126,11 @@ def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | 
     return value
 
 
-def check_times(claims: Mapping[str, Any], *, now: float, leeway: float, require_iat: bool = True) -> None:
+def check_times(claims: Mapping[str, Any], *, now: float, leeway: float, require_iat: bool = True,
+                require_exp: bool = True) -> None:
     """``exp`` in the future, ``iat`` and ``nbf`` not in the future (with ``leeway``)."""
-    expires = _number(claims, "exp", required=True)
-    assert expires is not None
-    if expires <= now - leeway:
+    expires = _number(claims, "exp", required=require_exp)
+    if expires is not None and expires <= now - leeway:
         raise TokenValidationError("The token has expired.")
     issued = _number(claims, "iat", required=require_iat)
     if issued is not None and issued > now + leeway:
@@ -192,6 +193,38 @@ def check_auth_time(claims: Mapping[str, Any], *, max_age: int, now: float, leew
     assert auth_time is not None
     if auth_time + max_age < now - leeway:
         raise TokenValidationError("The sign-in is older than the requested max_age.")
+
+
+def check_issued_recently(claims: Mapping[str, Any], *, max_age: float, now: float, leeway: float) -> None:
+    """``iat`` no older than ``max_age`` seconds (with ``leeway``)."""
+    issued = _number(claims, "iat", required=True)
+    assert issued is not None
+    if issued + max_age < now - leeway:
+        raise TokenValidationError("The token was issued too long ago.")
+
+
+def check_logout_token_type(header: Mapping[str, Any]) -> None:
+    """Back-Channel Logout 1.0 §2.4: a ``typ``, when present, is ``logout+jwt``."""
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower().removeprefix("application/") != "logout+jwt"):
+        raise TokenValidationError("The token is not a logout token.")
+
+
+def check_logout_claims(claims: Mapping[str, Any]) -> None:
+    """Back-Channel Logout 1.0 §2.6: the logout event, a ``jti``, a ``sid`` and/or ``sub``, no ``nonce``."""
+    events = claims.get("events")
+    if not isinstance(events, dict) or not isinstance(events.get(BACKCHANNEL_LOGOUT_EVENT), dict):
+        raise TokenValidationError("The logout token has no back-channel logout event.")
+    if "nonce" in claims:
+        raise TokenValidationError("A logout token must not contain a nonce.")
+    if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+        raise TokenValidationError("The logout token has no jti.")
+    sid, sub = claims.get("sid"), claims.get("sub")
+    if sid is None and sub is None:
+        raise TokenValidationError("The logout token names neither a session (sid) nor a subject (sub).")
+    for name, value in (("sid", sid), ("sub", sub)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise TokenValidationError(f"The logout token's {name!r} claim is not a string.")
 
 
 def check_subject(claims: Mapping[str, Any]) -> None:

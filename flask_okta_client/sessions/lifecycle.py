@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from ..config import OktaConfig
@@ -41,6 +41,8 @@ class SignInLifecycle:
         self.client = client
         self.verifier = verifier
         self.refreshes: SingleFlight[dict[str, Any]] = SingleFlight(remember=REFRESH_RESULT_TTL)
+        #: Set when sign-ins must be checked against back-channel logouts as they are read.
+        self.has_ended: Callable[[SignedInUser], bool] | None = None
 
     def current(self, session: MutableMapping[str, Any]) -> SignedInUser | None:
         """The live sign-in; an idle or too old one is removed (server-side entry included)."""
@@ -51,6 +53,10 @@ class SignInLifecycle:
         if now - user.signed_in_at > self.config.session_absolute_timeout or \
                 now - user.last_seen_at > self.config.session_idle_timeout:
             log.info("okta: session expired; signing out")
+            self.store.clear(session)
+            return None
+        if self.has_ended is not None and self.has_ended(user):
+            log.info("okta: the provider ended this session; signing out")
             self.store.clear(session)
             return None
         if now - user.last_seen_at > min(TOUCH_INTERVAL, self.config.session_idle_timeout / 10):

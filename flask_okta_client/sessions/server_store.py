@@ -58,6 +58,11 @@ class ServerSideTokenStore:
     def cache_key(handle: str) -> str:
         return f"login:{handle}"
 
+    def entry_key(self, session: MutableMapping[str, Any]) -> str | None:
+        """The cache key of this session's sign-in, if it has one."""
+        handle = _handle(session)
+        return None if handle is None else self.cache_key(handle)
+
     @contextmanager
     def _reachable(self) -> Iterator[None]:
         try:
@@ -122,15 +127,20 @@ class ServerSideTokenStore:
             yield
 
 
-def redis_store(url: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
+def redis_cache(url: str, lifetime: int, setting: str = "OKTA_TOKEN_STORE") -> Any:
+    """A cachelib ``RedisCache`` (keys prefixed ``okta:``) for a ``redis://`` or ``valkey://`` URL."""
     try:
         import redis
         from cachelib import RedisCache
     except ImportError:
-        raise ConfigError("OKTA_TOKEN_STORE is a Redis URL: install flask-okta-client[redis]") from None
+        raise ConfigError(f"{setting} is a Redis URL: install flask-okta-client[redis]") from None
     client = redis.Redis.from_url(url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1))
-    cache = RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=lifetime)
-    return ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, redis_client=client)
+    return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=lifetime)
+
+
+def redis_store(url: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
+    cache = redis_cache(url, lifetime)
+    return ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, redis_client=cache._write_client)
 
 
 def filesystem_store(directory: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:

@@ -1,0 +1,181 @@
+"""Ending sign-ins the provider says are over, on every instance of the site.
+
+Back-channel logout tokens and Okta event hooks name a provider session
+(``sid``) and/or a user (``sub``). A sign-in matches when its ID token has
+that ``sid``, or that ``sub`` when the logout names only a user (a sign-in
+whose ID token carries no ``sid`` also matches a logout naming its ``sub``).
+
+- With a server-side token store, each sign-in is indexed by its ``sid`` and
+  ``sub`` when it is stored, and a logout deletes the matching entries: every
+  instance sharing the store finds them gone, and signed-in requests cost
+  nothing more.
+- With the cookie store, a logout is recorded (``sid``/``sub`` and the time)
+  in ``OKTA_LOGOUT_CACHE`` (in-process memory by default), and a sign-in
+  stored before a matching record ends on its next request.
+
+The same cache remembers the ``jti`` of logout tokens, to refuse replays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+
+from ..errors import ConfigError, OktaError
+from .server_store import (
+    KEY_PREFIX,
+    ServerSideTokenStore,
+    StoreUnavailable,
+    redis_cache,
+)
+from .storage import SignedInUser, TokenStore
+
+log = logging.getLogger("flask_okta_client")
+
+#: In-process caches keep at most this many logout records and seen token ids.
+MEMORY_CACHE_SIZE = 100_000
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
+
+Match = tuple[str, str]  # (kind, value): ("sid", sid), ("sub", sub) or ("sub-nosid", sub)
+
+
+def sign_in_matches(claims: Mapping[str, Any]) -> list[Match]:
+    """What a logout may name to end a sign-in with these ID token claims."""
+    sub, sid = claims.get("sub"), claims.get("sid")
+    return [("sub", sub), ("sid", sid) if isinstance(sid, str) and sid else ("sub-nosid", sub)]
+
+
+def logout_matches(*, sid: str | None, sub: str | None) -> list[Match]:
+    """What a logout naming ``sid`` and/or ``sub`` ends: that session, or all of the user's."""
+    if sid is None:
+        return [("sub", sub)] if sub is not None else []
+    return [("sid", sid)] + ([("sub-nosid", sub)] if sub is not None else [])
+
+
+def build_logout_cache(value: Any, store: TokenStore, lifetime: int) -> Any:
+    """``OKTA_LOGOUT_CACHE``: a Redis URL or a cachelib cache; else the server-side store's
+    cache; else memory in this process."""
+    if value is None:
+        if isinstance(store, ServerSideTokenStore):
+            return store.cache
+        from cachelib import SimpleCache
+
+        return SimpleCache(threshold=MEMORY_CACHE_SIZE, default_timeout=lifetime)
+    if isinstance(value, str) and value.startswith(REDIS_SCHEMES):
+        return redis_cache(value, lifetime, setting="OKTA_LOGOUT_CACHE")
+    if all(callable(getattr(value, name, None)) for name in ("get_many", "set", "add", "delete")):
+        return value
+    raise ConfigError("OKTA_LOGOUT_CACHE must be a redis:// URL or a cachelib cache")
+
+
+@contextmanager
+def reachable() -> Iterator[None]:
+    """Cache transport errors become a 503 (the provider may deliver again)."""
+    try:
+        yield
+    except OktaError:
+        raise
+    except Exception as exc:  # cachelib and redis-py raise their own transport errors
+        log.error("okta: logout cache error: %s", type(exc).__name__)
+        raise StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.") from None
+
+
+class LogoutRegistry:
+    """Ends the sign-ins a logout names; tracking starts with :meth:`enable`."""
+
+    def __init__(self, issuer: str, store: TokenStore, cache: Any, lifetime: int,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.issuer = issuer
+        self.store = store
+        self.cache = cache
+        self.lifetime = lifetime
+        self.clock = clock
+        self.enabled = False
+        self.server_side = isinstance(store, ServerSideTokenStore)
+
+    def enable(self) -> None:
+        self.enabled = True
+
+    @property
+    def checks_each_request(self) -> bool:
+        """Whether sign-ins must be checked against logout records when they are read."""
+        return self.enabled and not self.server_side
+
+    def _key(self, namespace: str, kind: str, value: str) -> str:
+        """A bounded cache key; the issuer is part of it, so caches may be shared between sites."""
+        digest = hashlib.sha256(f"{self.issuer}\0{kind}\0{value}".encode()).hexdigest()[:40]
+        return f"{namespace}:{digest}"
+
+    # -- when a sign-in is stored or read ------------------------------------
+
+    def signed_in(self, session: MutableMapping[str, Any], user: SignedInUser) -> None:
+        """Index a newly stored sign-in of a server-side store by what may end it."""
+        if not (self.enabled and self.server_side):
+            return
+        store = self.store
+        assert isinstance(store, ServerSideTokenStore)
+        entry = store.entry_key(session)
+        if entry is None:
+            return
+        indexes = [self._key("logout-index", kind, value) for kind, value in sign_in_matches(user.claims)]
+        with reachable():
+            if store.redis is not None:
+                pipeline = store.redis.pipeline(transaction=False)
+                for index in indexes:
+                    pipeline.sadd(KEY_PREFIX + index, entry)
+                    pipeline.expire(KEY_PREFIX + index, self.lifetime)
+                pipeline.execute()
+            else:  # one machine (a directory store): a read-modify-write is enough
+                for index in indexes:
+                    entries = store.cache.get(index) or []
+                    store.cache.set(index, [*entries, entry], timeout=self.lifetime)
+
+    def has_ended(self, user: SignedInUser) -> bool:
+        """Whether a logout recorded after this sign-in started names it (cookie store)."""
+        keys = [self._key("logout-ended", kind, value) for kind, value in sign_in_matches(user.claims)]
+        with reachable():
+            ended = self.cache.get_many(*keys)
+        return any(isinstance(at, (int, float)) and at >= user.signed_in_at for at in ended)
+
+    # -- when a logout arrives ------------------------------------------------
+
+    def end(self, *, sid: str | None, sub: str | None) -> None:
+        """End every sign-in this logout names, on every instance sharing the store or cache."""
+        matches = logout_matches(sid=sid, sub=sub)
+        if self.server_side:
+            self._delete_indexed(matches)
+        else:
+            now = self.clock()
+            with reachable():
+                for kind, value in matches:
+                    self.cache.set(self._key("logout-ended", kind, value), now, timeout=self.lifetime)
+
+    def _delete_indexed(self, matches: list[Match]) -> None:
+        store = self.store
+        assert isinstance(store, ServerSideTokenStore)
+        indexes = [self._key("logout-index", kind, value) for kind, value in matches]
+        with reachable():
+            if store.redis is not None:
+                entries = set().union(*(store.redis.smembers(KEY_PREFIX + index) for index in indexes))
+                entries = {e.decode() if isinstance(e, bytes) else e for e in entries}
+            else:
+                entries = {e for index in indexes for e in store.cache.get(index) or []}
+            if entries:
+                store.cache.delete_many(*entries)
+            store.cache.delete_many(*indexes)
+        log.info("okta: back-channel logout ended %d stored sign-in(s)", len(entries))
+
+    # -- replays ---------------------------------------------------------------
+
+    def first_use(self, kind: str, value: str, ttl: int) -> bool:
+        """Remember ``value`` for ``ttl`` seconds; False if it was already seen."""
+        with reachable():
+            return bool(self.cache.add(self._key(f"seen-{kind}", kind, value), 1, timeout=ttl))
+
+    def forget_use(self, kind: str, value: str) -> None:
+        with reachable():
+            self.cache.delete(self._key(f"seen-{kind}", kind, value))

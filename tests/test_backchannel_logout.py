@@ -1,0 +1,250 @@
+"""POST /backchannel-logout: the provider ends sign-ins, on every instance sharing the store."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from flask_okta_client import signals
+from flask_okta_client.testing import MockOktaServer
+from flask_okta_client.testing.tokens import TEST_CLIENT_ID
+from tests.site import make_site, sign_in
+
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+ENABLED = {"OKTA_BACKCHANNEL_LOGOUT": True}
+
+
+def logout_token(server: MockOktaServer, **claims: Any) -> str:
+    """A logout token signed by the mock server; ``None`` values leave a claim out."""
+    now = int(time.time())
+    payload = {"iss": server.issuer, "aud": TEST_CLIENT_ID, "iat": now, "exp": now + 120,
+               "jti": secrets.token_urlsafe(12), "events": {LOGOUT_EVENT: {}}, **claims}
+    return server.sign({k: v for k, v in payload.items() if v is not None}, {"typ": "logout+jwt"})
+
+
+def post_logout(app: Flask, token: str, **headers: str) -> Any:
+    return app.test_client().post("/backchannel-logout", data={"logout_token": token}, headers=headers)
+
+
+def signed_in_as(client: Any) -> str:
+    return client.get("/").get_data(as_text=True)
+
+
+@pytest.fixture
+def server(okta_mock_server):
+    okta_mock_server.set_user("alice", sid="sid-alice")
+    okta_mock_server.set_user("bob", sid="sid-bob")
+    return okta_mock_server
+
+
+def alice_sub(app: Flask, client: Any) -> str:
+    return signed_in_as(client).removeprefix("home ")
+
+
+def test_route_is_off_unless_enabled(okta_settings, server):
+    app = make_site(okta_settings)
+    assert post_logout(app, logout_token(server, sid="sid-alice")).status_code == 404
+
+
+def test_logout_by_sid_ends_that_sign_in_only(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    alice, bob = app.test_client(), app.test_client()
+    sign_in(alice, server, "alice")
+    sign_in(bob, server, "bob")
+    response = post_logout(app, logout_token(server, sid="sid-alice"))
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert signed_in_as(alice) == "home anonymous"
+    assert alice.get("/protected").status_code == 302
+    assert signed_in_as(bob).startswith("home 00u")
+
+
+def test_logout_by_sub_ends_every_sign_in_of_that_user(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    laptop, phone, bob = app.test_client(), app.test_client(), app.test_client()
+    sign_in(laptop, server, "alice")
+    sign_in(phone, server, "alice")
+    sign_in(bob, server, "bob")
+    sub = alice_sub(app, laptop)
+    assert post_logout(app, logout_token(server, sub=sub)).status_code == 200
+    assert signed_in_as(laptop) == signed_in_as(phone) == "home anonymous"
+    assert signed_in_as(bob) != "home anonymous"
+
+
+def test_a_sign_in_after_the_logout_is_kept(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    client = app.test_client()
+    sign_in(client, server, "alice")
+    assert post_logout(app, logout_token(server, sid="sid-alice")).status_code == 200
+    sign_in(client, server, "alice")
+    assert signed_in_as(client) != "home anonymous"
+
+
+def test_an_unknown_session_is_answered_200(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    client = app.test_client()
+    sign_in(client, server, "alice")
+    assert post_logout(app, logout_token(server, sid="sid-nobody", sub="00unobody")).status_code == 200
+    assert signed_in_as(client) != "home anonymous"
+
+
+def test_a_replayed_token_is_refused(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    token = logout_token(server, sid="sid-alice")
+    assert post_logout(app, token).status_code == 200
+    replay = post_logout(app, token)
+    assert replay.status_code == 400
+    assert replay.get_json()["error"] == "invalid_token"
+
+
+def test_signal_names_sub_and_sid(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    received = []
+    with signals.backchannel_logout.connected_to(lambda sender, **kw: received.append(kw), app):
+        post_logout(app, logout_token(server, sid="sid-alice", sub="00ualice"))
+    assert received == [{"sub": "00ualice", "sid": "sid-alice"}]
+
+
+@pytest.mark.parametrize("data", [{}, {"logout_token": ""}, {"logout_token": ["a.b.c", "d.e.f"]}])
+def test_a_request_without_one_logout_token_is_refused(okta_settings, server, data):
+    app = make_site(okta_settings, **ENABLED)
+    response = app.test_client().post("/backchannel-logout", data=data, headers={"Accept": "text/html"},
+                                      content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid_request",
+                                   "error_description": "The logout request needs exactly one logout_token."}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_json_body_is_refused(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    response = app.test_client().post("/backchannel-logout", json={"logout_token": logout_token(server, sid="x")})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("claims", [
+    {"sid": "sid-alice", "nonce": "abc"},
+    {"sid": "sid-alice", "events": None},
+    {"sid": "sid-alice", "aud": "another-client"},
+    {"sid": "sid-alice", "jti": None},
+    {"sid": None, "sub": None},
+])
+def test_an_invalid_token_is_refused_and_ends_nothing(okta_settings, server, claims):
+    app = make_site(okta_settings, **ENABLED)
+    client = app.test_client()
+    sign_in(client, server, "alice")
+    response = post_logout(app, logout_token(server, **claims))
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_token"
+    assert signed_in_as(client) != "home anonymous"
+
+
+def test_a_token_with_a_broken_signature_is_refused(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    header, payload, signature = logout_token(server, sid="sid-alice").split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    assert post_logout(app, forged).get_json()["error"] == "invalid_token"
+
+
+def test_the_provider_keys_unreachable_is_answered_503(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    server.fail_next("keys", status=503, times=5)
+    response = post_logout(app, logout_token(server, sid="sid-alice"))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert response.get_json()["error"] == "temporarily_unavailable"
+
+
+def test_the_route_follows_the_configured_path_and_prefix(okta_settings, server):
+    app = make_site(okta_settings, OKTA_BACKCHANNEL_LOGOUT_PATH="/oidc/bcl", OKTA_URL_PREFIX="/auth", **ENABLED)
+    response = app.test_client().post("/auth/oidc/bcl", data={"logout_token": logout_token(server, sid="s")})
+    assert response.status_code == 200
+
+
+# -- several instances ------------------------------------------------------
+
+
+def instances(settings: dict[str, Any], **config: Any) -> tuple[Flask, Flask]:
+    """Two apps with the same secret and store, as two processes of one site."""
+    return make_site(settings, **ENABLED, **config), make_site(settings, **ENABLED, **config)
+
+
+def test_redis_store_logout_on_one_instance_ends_the_sign_in_on_the_other(okta_settings, server, redis_url):
+    a, b = instances(okta_settings, OKTA_TOKEN_STORE=redis_url)
+    browser = a.test_client()
+    sign_in(browser, server, "alice")
+    on_b = b.test_client()
+    on_b.set_cookie("session", browser.get_cookie("session").value)
+    assert signed_in_as(on_b) != "home anonymous"
+    assert post_logout(b, logout_token(server, sid="sid-alice")).status_code == 200
+    assert signed_in_as(on_b) == "home anonymous"
+    assert signed_in_as(browser) == "home anonymous"
+
+
+def test_redis_store_refuses_a_token_replayed_to_another_instance(okta_settings, server, redis_url):
+    a, b = instances(okta_settings, OKTA_TOKEN_STORE=redis_url)
+    token = logout_token(server, sid="sid-alice")
+    assert post_logout(a, token).status_code == 200
+    assert post_logout(b, token).status_code == 400
+
+
+def test_redis_store_a_signed_in_request_stays_one_round_trip(okta_settings, server, redis_url):
+    import redis
+
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url, **ENABLED)
+    browser = app.test_client()
+    sign_in(browser, server, "alice")
+    browser.get("/")
+    monitor = redis.Redis.from_url(redis_url)
+
+    def commands_during(action: Any) -> int:
+        before = sum(v["calls"] for v in monitor.info("commandstats").values())
+        action()
+        after = sum(v["calls"] for v in monitor.info("commandstats").values())
+        return after - before
+
+    baseline = commands_during(lambda: None)
+    assert commands_during(lambda: browser.get("/protected")) - baseline == 1
+
+
+def test_directory_store_logout_ends_the_sign_in(okta_settings, server, tmp_path):
+    a, b = instances(okta_settings, OKTA_TOKEN_STORE=str(tmp_path / "tokens"))
+    browser = a.test_client()
+    sign_in(browser, server, "alice")
+    assert post_logout(b, logout_token(server, sub=alice_sub(a, browser))).status_code == 200
+    assert signed_in_as(browser) == "home anonymous"
+
+
+def test_cookie_store_shares_logouts_through_a_configured_cache(okta_settings, server, redis_url):
+    a, b = instances(okta_settings, OKTA_LOGOUT_CACHE=redis_url)
+    browser = a.test_client()
+    sign_in(browser, server, "alice")
+    assert post_logout(b, logout_token(server, sid="sid-alice")).status_code == 200
+    assert signed_in_as(browser) == "home anonymous"
+
+
+def test_cookie_store_without_a_shared_cache_ends_sign_ins_of_the_same_process_only(okta_settings, server):
+    a, b = instances(okta_settings)
+    browser = a.test_client()
+    sign_in(browser, server, "alice")
+    assert post_logout(b, logout_token(server, sid="sid-alice")).status_code == 200
+    assert signed_in_as(browser) != "home anonymous"  # documented: memory is per process
+    assert post_logout(a, logout_token(server, sid="sid-alice")).status_code == 200
+    assert signed_in_as(browser) == "home anonymous"
+
+
+def test_an_unreachable_logout_cache_is_answered_503(okta_settings, server):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_site(okta_settings, OKTA_LOGOUT_CACHE=f"redis://127.0.0.1:{port}/0", **ENABLED)
+    response = post_logout(app, logout_token(server, sid="sid-alice"))
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "temporarily_unavailable"
