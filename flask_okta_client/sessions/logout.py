@@ -21,15 +21,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
-from ..errors import ConfigError, OktaError
+from ..errors import ConfigError
 from .server_store import (
     KEY_PREFIX,
     ServerSideTokenStore,
-    StoreUnavailable,
+    reachable,
     redis_cache,
 )
 from .storage import SignedInUser, TokenStore
@@ -70,18 +69,6 @@ def build_logout_cache(value: Any, store: TokenStore, lifetime: int) -> Any:
     if all(callable(getattr(value, name, None)) for name in ("get_many", "set", "add", "delete")):
         return value
     raise ConfigError("OKTA_LOGOUT_CACHE must be a redis:// URL or a cachelib cache")
-
-
-@contextmanager
-def reachable() -> Iterator[None]:
-    """Cache transport errors become a 503 (the provider may deliver again)."""
-    try:
-        yield
-    except OktaError:
-        raise
-    except Exception as exc:  # cachelib and redis-py raise their own transport errors
-        log.error("okta: logout cache error: %s", type(exc).__name__)
-        raise StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.") from None
 
 
 class LogoutRegistry:

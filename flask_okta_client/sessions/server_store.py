@@ -36,6 +36,18 @@ class StoreUnavailable(OktaError):
     title = "Sign-in is temporarily unavailable"
 
 
+@contextmanager
+def reachable() -> Iterator[None]:
+    """Transport errors of the shared store become a 503."""
+    try:
+        yield
+    except OktaError:
+        raise
+    except Exception as exc:  # cachelib and redis-py raise their own transport errors
+        log.error("okta: token store error: %s", type(exc).__name__)
+        raise StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.") from None
+
+
 def _handle(session: MutableMapping[str, Any]) -> str | None:
     stored = session.get(SESSION_KEY)
     handle = stored.get("h") if isinstance(stored, dict) else None
@@ -63,15 +75,7 @@ class ServerSideTokenStore:
         handle = _handle(session)
         return None if handle is None else self.cache_key(handle)
 
-    @contextmanager
-    def _reachable(self) -> Iterator[None]:
-        try:
-            yield
-        except OktaError:
-            raise
-        except Exception as exc:  # cachelib and redis-py raise their own transport errors
-            log.error("okta: token store error: %s", type(exc).__name__)
-            raise StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.") from None
+    _reachable = staticmethod(reachable)
 
     def load(self, session: MutableMapping[str, Any]) -> SignedInUser | None:
         handle = _handle(session)
