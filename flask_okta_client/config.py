@@ -31,6 +31,8 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 TOKEN_VALIDATION_MODES = ("auto", "local", "introspect")
 PAR_MODES = ("auto", "always", "never")
+#: Okta's own domains: an issuer here without ``/oauth2/`` is an org authorization server.
+OKTA_DOMAINS = ("okta.com", "oktapreview.com", "okta-emea.com")
 
 # Keys of the Okta client SDK's okta.json / okta.ini and the settings they feed.
 SDK_FILE_KEYS = {
@@ -87,8 +89,13 @@ class OktaConfig:
 
     @property
     def is_org_authorization_server(self) -> bool:
-        """Okta's org authorization server: an issuer with no ``/oauth2/`` path."""
-        return "/oauth2/" not in urlsplit(self.issuer).path + "/"
+        """Okta's org authorization server: an Okta host and no ``/oauth2/`` path.
+
+        An Okta org behind a custom domain cannot be told from any other provider:
+        such sites set ``OKTA_TOKEN_VALIDATION=introspect``.
+        """
+        parts = urlsplit(self.issuer)
+        return is_okta_host(parts.hostname) and "/oauth2/" not in parts.path + "/"
 
 
 def _text(key: str, value: Any) -> str:
@@ -144,6 +151,11 @@ def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{key} must be one of {', '.join(choices)}; got {value!r}")
     return value
+
+
+def is_okta_host(host: str | None) -> bool:
+    """A host name under one of Okta's own domains (``dev-123.okta.com``…)."""
+    return bool(host) and any(host == domain or host.endswith("." + domain) for domain in OKTA_DOMAINS)
 
 
 def is_loopback_host(host: str | None) -> bool:

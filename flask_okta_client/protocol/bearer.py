@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from ..config import OktaConfig
 from ..errors import TokenValidationError
 from .client import ProviderClient
+from .discovery import ProviderMetadata
 from .validation import (
     check_audience,
     check_issuer,
@@ -79,13 +80,18 @@ class VerifiedTokenCache:
         return len(self._entries)
 
 
+def offers_introspection(metadata: ProviderMetadata) -> bool:
+    return isinstance(metadata.get("introspection_endpoint"), str)
+
+
 class AccessTokenValidator:
     """Validates bearer access tokens the way the configuration asks.
 
     ``OKTA_TOKEN_VALIDATION``: ``local`` checks JWTs against the JWKS;
-    ``introspect`` asks the provider (RFC 7662); ``auto`` introspects for
-    Okta's org authorization server, whose access tokens clients cannot
-    verify, and validates locally otherwise.
+    ``introspect`` asks the provider (RFC 7662); ``auto`` validates locally,
+    except at Okta's org authorization server (whose access tokens clients
+    cannot verify) when its discovery offers introspection. That is decided
+    from discovery on first use, so ``init_app`` makes no network calls.
     """
 
     def __init__(self, config: OktaConfig, verifier: TokenVerifier, client: ProviderClient) -> None:
@@ -94,7 +100,14 @@ class AccessTokenValidator:
         self.client = client
         self.cache = VerifiedTokenCache(config.verified_token_cache_size, verifier.clock)
         mode = config.token_validation
-        self.introspects = mode == "introspect" or (mode == "auto" and config.is_org_authorization_server)
+        self._always_introspects = mode == "introspect"
+        self._introspects_if_offered = mode == "auto" and config.is_org_authorization_server
+
+    def introspects(self) -> bool:
+        """Whether tokens are introspected rather than validated locally."""
+        if self._introspects_if_offered:
+            return offers_introspection(self.verifier.metadata.get())
+        return self._always_introspects
 
     def validate(self, token: str, audience: str | None = None) -> VerifiedToken:
         """The verified token, or :class:`TokenValidationError`.
@@ -107,7 +120,7 @@ class AccessTokenValidator:
         cached = self.cache.get(key, self.config.clock_skew)
         if cached is not None:
             return cached
-        if self.introspects:
+        if self.introspects():
             claims = self._introspect(token, audience)
         else:
             claims = self.verifier.verify_access_token(raw, audience=audience)

@@ -43,19 +43,18 @@ _METHODS = {
 
 
 def create_app(store: Store, keys: KeyRing, realm: Realm, traffic: Traffic) -> Flask:
-    """The mock's Flask app, with Okta's URL layout under ``/oauth2/{id}``."""
+    """The mock's Flask app, with its endpoints where ``realm`` puts them."""
     app = Flask(__name__, static_folder=None)
     app.secret_key = secrets.token_hex(32)
     app.config.update(
         SESSION_COOKIE_NAME=SESSION_COOKIE,
-        SESSION_COOKIE_PATH="/oauth2/",
+        SESSION_COOKIE_PATH=realm.endpoints_path + "/",
         SESSION_COOKIE_SAMESITE="Lax",
     )
     views = _Views(MockAuthorizationServer(app, store, keys, realm))
-    prefix = f"/oauth2/{realm.auth_server_id}"
-    for name, path in ENDPOINT_PATHS.items():
-        app.add_url_rule(prefix + path, name, getattr(views, name), methods=_METHODS.get(name, ("POST",)))
-    app.add_url_rule(prefix + "/.well-known/oauth-authorization-server", "discovery", views.discovery)
+    for name in ENDPOINT_PATHS:
+        app.add_url_rule(realm.route(name), name, getattr(views, name), methods=_METHODS.get(name, ("POST",)))
+    app.add_url_rule(realm.path + "/.well-known/oauth-authorization-server", "discovery", views.discovery)
     app.before_request(partial(_record_and_inject_fault, traffic))
     return app
 

@@ -39,20 +39,55 @@ ENDPOINT_PATHS = {
 
 @dataclass
 class Realm:
-    """Where the mock lives: its custom authorization server and base URL."""
+    """Where the mock lives: its base URL and the issuer's shape.
+
+    By default Okta's layout: a custom authorization server at ``/oauth2/{auth_server_id}``
+    with its endpoints below the issuer, or, for ``auth_server_id="org"``, the org
+    authorization server (the base URL is the issuer, the endpoints are under ``/oauth2/v1/``).
+    ``issuer_path`` (``""``, ``/realms/x``, ``/{tenant}/v2.0``…) puts the issuer there
+    instead, with the endpoints below it.
+    """
 
     auth_server_id: str = "default"
     audience: str = "api://default"
     base_url: str | None = None
+    issuer_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.issuer_path is not None and self.issuer_path != "" and (
+                not self.issuer_path.startswith("/") or self.issuer_path.endswith("/")):
+            raise ValueError(f"issuer_path must be empty or start, and not end, with '/': {self.issuer_path!r}")
+
+    @property
+    def is_okta_org_server(self) -> bool:
+        return self.issuer_path is None and self.auth_server_id == "org"
+
+    @property
+    def path(self) -> str:
+        """The issuer's path on the base URL."""
+        if self.issuer_path is not None:
+            return self.issuer_path
+        return "" if self.is_okta_org_server else f"/oauth2/{self.auth_server_id}"
+
+    @property
+    def endpoints_path(self) -> str:
+        """The path the endpoints (all but discovery) live under."""
+        return "/oauth2" if self.is_okta_org_server else self.path
 
     @property
     def issuer(self) -> str:
         if self.base_url is None:
             raise RuntimeError("the mock Okta server is not started")
-        return f"{self.base_url}/oauth2/{self.auth_server_id}"
+        return self.base_url + self.path
+
+    def route(self, endpoint: str) -> str:
+        """An endpoint's path on the base URL."""
+        return (self.path if endpoint == "discovery" else self.endpoints_path) + ENDPOINT_PATHS[endpoint]
 
     def url(self, endpoint: str) -> str:
-        return self.issuer + ENDPOINT_PATHS[endpoint]
+        if self.base_url is None:
+            raise RuntimeError("the mock Okta server is not started")
+        return self.base_url + self.route(endpoint)
 
 
 class TokenMinter:

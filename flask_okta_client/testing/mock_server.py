@@ -1,7 +1,7 @@
 """An embedded mock Okta authorization server for demos and tests.
 
-It serves Okta's URL layout for a custom authorization server on
-``127.0.0.1`` (never anything else), signs real RS256 tokens, shows a
+It serves Okta's URL layout for a custom authorization server (or the
+org server, or another provider's issuer shape) on ``127.0.0.1`` (never anything else), signs real RS256 tokens, shows a
 sign-in page that accepts any username, and has hooks for tests::
 
     with MockOktaServer() as okta:
@@ -48,9 +48,12 @@ class _QuietRequestHandler(WSGIRequestHandler):
 class MockOktaServer:
     """A mock Okta custom authorization server running in a daemon thread."""
 
-    def __init__(self, *, port: int = 0, auth_server_id: str = "default", audience: str = "api://default") -> None:
+    def __init__(self, *, port: int = 0, auth_server_id: str = "default", audience: str = "api://default",
+                 issuer_path: str | None = None) -> None:
+        """``auth_server_id="org"`` serves Okta's org authorization server (the issuer is the base URL);
+        ``issuer_path`` serves another provider's shape (``""``, ``/realms/x``, ``/{tenant}/v2.0``)."""
         self._requested_port = port
-        self._realm = Realm(auth_server_id=auth_server_id, audience=audience)
+        self._realm = Realm(auth_server_id=auth_server_id, audience=audience, issuer_path=issuer_path)
         self._store = Store()
         self._keys = KeyRing()
         self._traffic = Traffic()
@@ -106,7 +109,7 @@ class MockOktaServer:
 
     @property
     def issuer(self) -> str:
-        """``http://127.0.0.1:PORT/oauth2/{auth_server_id}``."""
+        """``http://127.0.0.1:PORT/oauth2/{auth_server_id}`` (or the shape ``__init__`` chose)."""
         return self._realm.issuer
 
     def endpoint_url(self, endpoint: str) -> str:
@@ -195,13 +198,14 @@ def main(argv: list[str] | None = None) -> None:
     """Serve a mock Okta with one client until Ctrl-C."""
     parser = argparse.ArgumentParser(description="Run a mock Okta authorization server on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--auth-server-id", default="default")
+    parser.add_argument("--auth-server-id", default="default", help="'org' for Okta's org authorization server")
+    parser.add_argument("--issuer-path", help="serve the issuer at this path instead (e.g. '', /realms/x)")
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--client-secret", help="omit for a public client")
     parser.add_argument("--redirect-uri", action="append", default=[], required=True)
     parser.add_argument("--post-logout-redirect-uri", action="append", default=[])
     args = parser.parse_args(argv)
-    server = MockOktaServer(port=args.port, auth_server_id=args.auth_server_id)
+    server = MockOktaServer(port=args.port, auth_server_id=args.auth_server_id, issuer_path=args.issuer_path)
     server.add_client(
         MockClient(args.client_id, args.client_secret, args.redirect_uri, args.post_logout_redirect_uri)
     )
