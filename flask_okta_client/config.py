@@ -29,6 +29,8 @@ from .web.login_options import (
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none")
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+#: Algorithms accepted for DPoP proofs at this site's API unless ``OKTA_DPOP_PROOF_ALGORITHMS`` narrows them.
+DPOP_PROOF_ALGORITHMS = ("ES256", "ES384", "ES512", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512")
 TOKEN_VALIDATION_MODES = ("auto", "local", "introspect")
 PAR_MODES = ("auto", "always", "never")
 #: Okta's own domains: an issuer here without ``/oauth2/`` is an org authorization server.
@@ -86,6 +88,12 @@ class OktaConfig:
     backchannel_logout: bool = False
     backchannel_logout_path: str = "/backchannel-logout"
     logout_cache: Any = field(default=None, repr=False)
+    dpop: bool = False
+    dpop_key: Any = field(default=None, repr=False)
+    dpop_algorithm: str | None = None
+    dpop_proof_algorithms: tuple[str, ...] = DPOP_PROOF_ALGORITHMS
+    dpop_proof_max_age: int = 60
+    dpop_require_nonce: bool = False
 
     @property
     def is_org_authorization_server(self) -> bool:
@@ -197,6 +205,10 @@ def _asymmetric_algorithms(key: str, value: Any) -> tuple[str, ...]:
     if any(name in HMAC_ALGORITHMS for name in names):
         raise ConfigError(f"{key} must list asymmetric algorithms only: access tokens are never HMAC-signed")
     return names
+
+
+def _dpop_algorithm(key: str, value: Any) -> str:
+    return _choice(key, value, DPOP_PROOF_ALGORITHMS)
 
 
 def read_sdk_file(path: Path) -> dict[str, Any]:
@@ -382,4 +394,12 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
             "OKTA_BACKCHANNEL_LOGOUT_PATH", get_or("OKTA_BACKCHANNEL_LOGOUT_PATH", "/backchannel-logout")
         ),
         logout_cache=get_or("OKTA_LOGOUT_CACHE", None),
+        dpop=_bool("OKTA_DPOP", get_or("OKTA_DPOP", False)),
+        dpop_key=get_or("OKTA_DPOP_KEY", None),
+        dpop_algorithm=_optional(get, "OKTA_DPOP_ALGORITHM", _dpop_algorithm),
+        dpop_proof_algorithms=_asymmetric_algorithms(
+            "OKTA_DPOP_PROOF_ALGORITHMS", get_or("OKTA_DPOP_PROOF_ALGORITHMS", DPOP_PROOF_ALGORITHMS)
+        ),
+        dpop_proof_max_age=_int("OKTA_DPOP_PROOF_MAX_AGE", get_or("OKTA_DPOP_PROOF_MAX_AGE", 60), minimum=1),
+        dpop_require_nonce=_bool("OKTA_DPOP_REQUIRE_NONCE", get_or("OKTA_DPOP_REQUIRE_NONCE", False)),
     )

@@ -23,6 +23,7 @@ from .errors import (
 from .protocol.bearer import AccessTokenValidator
 from .protocol.client import ProviderClient
 from .protocol.discovery import MetadataCache
+from .protocol.dpop import DPoPSigner
 from .protocol.grants import Grants, TokenResult
 from .protocol.http import HttpClient
 from .protocol.jwks import JwksCache
@@ -32,7 +33,7 @@ from .sessions.logout import LogoutRegistry, build_logout_cache
 from .sessions.sealing import TokenSealer
 from .sessions.server_store import ServerSideTokenStore, filesystem_store, redis_store
 from .sessions.session_store import SessionTokenStore
-from .sessions.storage import SESSION_KEY, SignedInUser, TokenStore
+from .sessions.storage import SESSION_KEY, SignedInUser, TokenStore, token_type_of
 from .sessions.transactions import LoginTransaction, begin_login
 from .web.app_wide import require_login_everywhere
 from .web.backchannel import backchannel_logout
@@ -83,7 +84,8 @@ class OktaState:
             lambda: self.metadata.get()["jwks_uri"], self.http, config.jwks_ttl, config.jwks_refresh_cooldown
         )
         self.verifier = TokenVerifier(config, self.metadata, self.jwks)
-        self.client = ProviderClient(config, self.metadata, self.http)
+        self.dpop = DPoPSigner(config.dpop_key, config.dpop_algorithm, self.dpop_algorithms) if config.dpop else None
+        self.client = ProviderClient(config, self.metadata, self.http, dpop=self.dpop)
         self.grants = Grants(config, self.client, self.http)
         self.store = build_token_store(app, config)
         self.lifecycle = SignInLifecycle(config, self.store, self.client, self.verifier)
@@ -101,6 +103,13 @@ class OktaState:
         self.logouts.enable()
         if self.logouts.checks_each_request:
             self.lifecycle.has_ended = self.logouts.has_ended
+
+    def dpop_algorithms(self) -> tuple[str, ...] | None:
+        """The provider's ``dpop_signing_alg_values_supported``, if it lists them."""
+        listed = self.metadata.get().get("dpop_signing_alg_values_supported")
+        if not isinstance(listed, list):
+            return None
+        return tuple(alg for alg in listed if isinstance(alg, str)) or None
 
     # -- starting a sign-in -------------------------------------------------
 
@@ -120,6 +129,7 @@ class OktaState:
             "nonce": transaction.nonce,
             "code_challenge": transaction.code_challenge,
             "code_challenge_method": "S256",
+            **({"dpop_jkt": self.dpop.key.thumbprint} if self.dpop is not None else {}),
             **options,
         }
 
@@ -175,11 +185,13 @@ class OktaState:
         except TokenValidationError as exc:
             log.warning("okta: ID token rejected: %s", exc.description)
             raise LoginError(f"The sign-in could not be verified: {exc.description}", error="invalid_id_token") from None
-        userinfo = self.userinfo_claims(token["access_token"], claims["sub"]) if self.config.use_userinfo else None
+        userinfo = None
+        if self.config.use_userinfo:
+            userinfo = self.userinfo_claims(token["access_token"], token_type_of(token), claims["sub"])
         return SignedInUser.from_token(token, userinfo)
 
-    def userinfo_claims(self, access_token: str, sub: str) -> dict[str, Any]:
-        info = self.client.userinfo(access_token)
+    def userinfo_claims(self, access_token: str, token_type: str, sub: str) -> dict[str, Any]:
+        info = self.client.userinfo(access_token, token_type)
         if info.get("sub") != sub:
             log.warning("okta: UserInfo subject does not match the ID token's")
             raise LoginError("The sign-in service's user information does not match the sign-in.",
@@ -236,7 +248,7 @@ class OktaState:
                 stored.access_token, audience=audience, scope=scope, requested_token_type=requested_token_type
             )
         token = {"access_token": result.access_token, "expires_at": result.expires_at, "scope": result.scope,
-                 "issued_token_type": result.issued_token_type}
+                 "issued_token_type": result.issued_token_type, "token_type": result.token_type}
         updated = stored.with_exchanged(key, token)
         self.store.save(session, updated)
         set_user(updated)

@@ -16,11 +16,13 @@ from typing import Any
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2.client import DEFAULT_HEADERS
 
 from ..config import OktaConfig
 from ..errors import LoginError, OktaError, ProviderError, ProviderUnavailable
 from .client_auth import client_auth_methods
 from .discovery import MetadataCache
+from .dpop import DPoPSigner
 from .http import (
     USER_AGENT,
     HttpClient,
@@ -36,8 +38,9 @@ log = logging.getLogger("flask_okta_client")
 UNAVAILABLE_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 # OAuth error codes that mean this site's registration or configuration is wrong.
 CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type"})
-#: Token types this client can use, lowercase (RFC 6749 §7.1; DPoP-bound clients add "dpop").
+#: Token types this client can use, lowercase (RFC 6749 §7.1); with DPoP only "dpop" (RFC 9449 §5).
 BEARER_ONLY = frozenset({"bearer"})
+DPOP_ONLY = frozenset({"dpop"})
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
 
@@ -81,14 +84,22 @@ class ProviderClient:
 
     def __init__(self, config: OktaConfig, metadata: MetadataCache, http: HttpClient,
                  auth_methods: tuple[Any, ...] | None = None,
-                 accepted_token_types: frozenset[str] = BEARER_ONLY) -> None:
+                 accepted_token_types: frozenset[str] | None = None, dpop: DPoPSigner | None = None) -> None:
         """``auth_methods`` default to those ``config.client_auth_method`` needs (signed assertions);
-        ``accepted_token_types`` are the lowercase ``token_type`` values a token response may have."""
+        ``accepted_token_types`` are the lowercase ``token_type`` values a token response may have.
+
+        With ``dpop``, every token request carries a DPoP proof, and only DPoP-bound tokens are
+        accepted unless ``accepted_token_types`` says otherwise: a provider that ignores the proof
+        must not leave the site holding bearer tokens it believes are bound.
+        """
         self.config = config
         self.metadata = metadata
         self.http = http
+        if accepted_token_types is None:
+            accepted_token_types = BEARER_ONLY if dpop is None else DPOP_ONLY
         self.accepted_token_types = accepted_token_types
         self.auth_methods = client_auth_methods(config) if auth_methods is None else auth_methods
+        self.dpop = dpop
         self._local = threading.local()
 
     def _session(self) -> OAuth2Session:
@@ -110,6 +121,8 @@ class ProviderClient:
         session.headers["User-Agent"] = USER_AGENT
         for method in self.auth_methods:
             session.register_client_auth_method(method)
+        if self.dpop is not None:
+            session.hooks["response"].append(self.dpop.remember_nonce)
         return session
 
     def endpoint(self, name: str) -> str:
@@ -123,13 +136,15 @@ class ProviderClient:
         """POST to the token endpoint (ours unless ``token_endpoint``) with client authentication."""
         url = token_endpoint or self.endpoint("token_endpoint")
         with provider_call(what, url):
-            token = dict(self._session().fetch_token(url, grant_type=grant_type, **params))
+            token = dict(self._fetch_token(url, grant_type, params))
         if not isinstance(token.get("access_token"), str):
             log.warning("okta: %s at %s returned no access_token", what, endpoint_name(url))
             raise ProviderError("The sign-in service returned no access token.")
         if not self.usable_token_type(token):
-            log.warning("okta: %s at %s returned token_type %r; accepted: %s", what, endpoint_name(url),
-                        str(token.get("token_type"))[:40], ", ".join(sorted(self.accepted_token_types)))
+            log.warning("okta: %s at %s returned token_type %r; accepted: %s%s", what, endpoint_name(url),
+                        str(token.get("token_type"))[:40], ", ".join(sorted(self.accepted_token_types)),
+                        "" if self.dpop is None else " (enable DPoP for this application at the provider, "
+                                                     "or unset OKTA_DPOP)")
             raise ProviderError("The sign-in service returned a token of a type this site cannot use.")
         return token
 
@@ -143,6 +158,28 @@ class ProviderClient:
         if token_type == "N_A" and issued is not None and issued != ACCESS_TOKEN_TYPE:
             return True
         return token_type.lower() in self.accepted_token_types
+
+    def _fetch_token(self, url: str, grant_type: str, params: dict[str, Any]) -> Mapping[str, Any]:
+        """The token request, with a DPoP proof when DPoP is on.
+
+        A ``use_dpop_nonce`` refusal is answered once with the nonce the server
+        sent (kept by the session's response hook): the first request was
+        refused, so nothing was granted twice.
+        """
+        session = self._session()
+        if self.dpop is None:
+            return session.fetch_token(url, grant_type=grant_type, **params)
+        try:
+            return session.fetch_token(url, grant_type=grant_type, headers=self._dpop_headers(url), **params)
+        except OAuthError as exc:
+            if exc.error != "use_dpop_nonce":
+                raise
+            log.info("okta: %s asked for a DPoP nonce; sending the request again with it", endpoint_name(url))
+        return session.fetch_token(url, grant_type=grant_type, headers=self._dpop_headers(url), **params)
+
+    def _dpop_headers(self, url: str) -> dict[str, str]:
+        assert self.dpop is not None
+        return {**DEFAULT_HEADERS, **self.dpop.headers("POST", url)}
 
     def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
         """The authorization code grant, with the PKCE verifier."""
@@ -207,6 +244,11 @@ class ProviderClient:
             raise ProviderError("The sign-in service could not check the token.")
         return body
 
-    def userinfo(self, access_token: str) -> dict[str, Any]:
+    def userinfo(self, access_token: str, token_type: str = "Bearer") -> dict[str, Any]:
+        """UserInfo for the access token; a DPoP-bound one goes with a proof of the site's key."""
         url = self.endpoint("userinfo_endpoint")
-        return self.http.get_json(url, headers={"Authorization": f"Bearer {access_token}"})
+        if token_type == "DPoP" and self.dpop is not None:
+            headers = {"Authorization": f"DPoP {access_token}", **self.dpop.headers("GET", url, access_token)}
+        else:
+            headers = {"Authorization": f"Bearer {access_token}"}
+        return self.http.get_json(url, headers=headers)

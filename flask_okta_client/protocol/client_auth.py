@@ -34,38 +34,38 @@ ASSERTION_LIFETIME = 300
 _EC_ALGORITHMS = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
 
 
-def _from_pem(pem: bytes, parameters: dict[str, str]) -> PrivateKey:
+def _from_pem(pem: bytes, parameters: dict[str, str], setting: str) -> PrivateKey:
     if b"PRIVATE KEY" not in pem:
-        raise ConfigError("OKTA_PRIVATE_KEY holds a public key; it needs the private key (PEM or JWK)")
+        raise ConfigError(f"{setting} holds a public key; it needs the private key (PEM or JWK)")
     try:
         loaded = serialization.load_pem_private_key(pem, password=None)
     except TypeError:
-        raise ConfigError("OKTA_PRIVATE_KEY is an encrypted PEM; give an unencrypted private key") from None
+        raise ConfigError(f"{setting} is an encrypted PEM; give an unencrypted private key") from None
     except ValueError:
-        raise ConfigError("OKTA_PRIVATE_KEY is not a readable PEM private key") from None
+        raise ConfigError(f"{setting} is not a readable PEM private key") from None
     if isinstance(loaded, rsa.RSAPrivateKey):
         return RSAKey.import_key(loaded, parameters)
     if isinstance(loaded, ec.EllipticCurvePrivateKey):
         return ECKey.import_key(loaded, parameters)
     if isinstance(loaded, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
         return OKPKey.import_key(loaded, parameters)
-    raise ConfigError("OKTA_PRIVATE_KEY must be an RSA, EC or Ed25519 private key")
+    raise ConfigError(f"{setting} must be an RSA, EC or Ed25519 private key")
 
 
-def _from_jwk(jwk: Mapping[str, Any], parameters: dict[str, str]) -> PrivateKey:
+def _from_jwk(jwk: Mapping[str, Any], parameters: dict[str, str], setting: str) -> PrivateKey:
     key_class = {"RSA": RSAKey, "EC": ECKey, "OKP": OKPKey}.get(str(jwk.get("kty")))
     if key_class is None:
-        raise ConfigError("OKTA_PRIVATE_KEY must be an RSA, EC or OKP private JWK (kty RSA, EC or OKP)")
+        raise ConfigError(f"{setting} must be an RSA, EC or OKP private JWK (kty RSA, EC or OKP)")
     try:
         key = key_class.import_key(dict(jwk), parameters)
     except (JoseError, ValueError, TypeError, KeyError):
-        raise ConfigError("OKTA_PRIVATE_KEY is not a valid JWK") from None
+        raise ConfigError(f"{setting} is not a valid JWK") from None
     if not key.is_private:
-        raise ConfigError("OKTA_PRIVATE_KEY is a public JWK; it needs the private key (with 'd')")
+        raise ConfigError(f"{setting} is a public JWK; it needs the private key (with 'd')")
     return key
 
 
-def _read(value: str) -> str:
+def _read(value: str, setting: str) -> str:
     """The setting's text: PEM or JWK JSON inline, otherwise the file it names."""
     text = value.strip()
     if text.startswith(("-----BEGIN", "{")):
@@ -73,32 +73,33 @@ def _read(value: str) -> str:
     try:
         return Path(text).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"OKTA_PRIVATE_KEY: cannot read the key file {text!r}: {exc.strerror}") from None
+        raise ConfigError(f"{setting}: cannot read the key file {text!r}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"OKTA_PRIVATE_KEY: {text!r} is not a PEM or JWK text file") from None
+        raise ConfigError(f"{setting}: {text!r} is not a PEM or JWK text file") from None
 
 
-def load_private_key(value: str | Path | Mapping[str, Any], kid: str | None = None) -> PrivateKey:
-    """The signing key from ``OKTA_PRIVATE_KEY``: a PEM file path, PEM text, JWK JSON or a dict.
+def load_private_key(value: str | Path | Mapping[str, Any], kid: str | None = None,
+                     setting: str = "OKTA_PRIVATE_KEY") -> PrivateKey:
+    """The signing key from ``OKTA_PRIVATE_KEY`` (or ``setting``): a PEM file path, PEM text, JWK JSON or a dict.
 
     Its ``kid`` is ``kid`` (``OKTA_PRIVATE_KEY_ID``) when given, else the JWK's own
     ``kid``, else the key's RFC 7638 thumbprint.
     """
     parameters = {"kid": kid} if kid else {}
     if isinstance(value, Mapping):
-        key = _from_jwk(value, parameters)
+        key = _from_jwk(value, parameters, setting)
     elif isinstance(value, (str, Path)) and str(value).strip():
-        text = _read(str(value)).strip()
+        text = _read(str(value), setting).strip()
         if text.startswith("{"):
             try:
                 jwk = json.loads(text)
             except ValueError:
-                raise ConfigError("OKTA_PRIVATE_KEY looks like JSON but is not valid JSON") from None
-            key = _from_jwk(jwk, parameters)
+                raise ConfigError(f"{setting} looks like JSON but is not valid JSON") from None
+            key = _from_jwk(jwk, parameters, setting)
         else:
-            key = _from_pem(text.encode(), parameters)
+            key = _from_pem(text.encode(), parameters, setting)
     else:
-        raise ConfigError("OKTA_PRIVATE_KEY must be a PEM file path, PEM text, a JWK JSON string or a dict")
+        raise ConfigError(f"{setting} must be a PEM file path, PEM text, a JWK JSON string or a dict")
     key.ensure_kid()
     return key
 

@@ -213,7 +213,7 @@ class Grants:
                 issuer, MetadataCache(issuer, self.http, self.config.metadata_ttl)
             )
         config = dataclasses.replace(self.config, issuer=issuer, **(overrides or {}))
-        client = ProviderClient(config, metadata, self.http)
+        client = ProviderClient(config, metadata, self.http, dpop=self.client.dpop)
         if not overrides:
             with self._targets_lock:
                 client = self._target_clients.setdefault(issuer, client)

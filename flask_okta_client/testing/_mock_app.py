@@ -16,6 +16,7 @@ from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
 from flask import (
     Flask,
     Response,
+    g,
     jsonify,
     redirect,
     render_template_string,
@@ -24,6 +25,7 @@ from flask import (
 )
 
 from ._mock_authz import MockAuthorizationServer
+from ._mock_dpop import NONCE_HEADER, PROOF_ALGORITHMS, ProofChecker
 from ._mock_keys import ALGORITHM, KeyRing
 from ._mock_models import AUTH_METHODS, GRANT_TYPES, STANDARD_SCOPES, MockClient, SignIn
 from ._mock_pages import ERROR_PAGE, SIGN_IN_PAGE, SIGNED_OUT_PAGE
@@ -42,7 +44,7 @@ _METHODS = {
 }
 
 
-def create_app(store: Store, keys: KeyRing, realm: Realm, traffic: Traffic) -> Flask:
+def create_app(store: Store, keys: KeyRing, realm: Realm, traffic: Traffic, dpop: ProofChecker) -> Flask:
     """The mock's Flask app, with its endpoints where ``realm`` puts them."""
     app = Flask(__name__, static_folder=None)
     app.secret_key = secrets.token_hex(32)
@@ -51,7 +53,7 @@ def create_app(store: Store, keys: KeyRing, realm: Realm, traffic: Traffic) -> F
         SESSION_COOKIE_PATH=realm.endpoints_path + "/",
         SESSION_COOKIE_SAMESITE="Lax",
     )
-    views = _Views(MockAuthorizationServer(app, store, keys, realm))
+    views = _Views(MockAuthorizationServer(app, store, keys, realm, dpop))
     for name in ENDPOINT_PATHS:
         app.add_url_rule(realm.route(name), name, getattr(views, name), methods=_METHODS.get(name, ("POST",)))
     app.add_url_rule(realm.path + "/.well-known/oauth-authorization-server", "discovery", views.discovery)
@@ -106,6 +108,7 @@ def discovery_document(realm: Realm) -> dict[str, Any]:
         "request_parameter_supported": False,
         "require_pushed_authorization_requests": False,
         "authorization_response_iss_parameter_supported": True,
+        "dpop_signing_alg_values_supported": list(PROOF_ALGORITHMS),
     }
 
 
@@ -124,10 +127,38 @@ class _Views:
         return jsonify(self.server.keys.public_jwks())
 
     def token(self) -> Response:
-        return self.server.create_token_response()
+        """Okta's DPoP at the token endpoint: a proof binds the tokens, after a nonce challenge."""
+        if "DPoP" not in request.headers:
+            return self.server.create_token_response()
+        dpop = self.server.dpop
+        try:
+            g.dpop_jkt = dpop.check(request.headers, "POST", self.realm.url("token"), nonce_required=True)
+        except OAuth2Error as error:
+            response = jsonify(error=error.error, error_description=error.description)
+            response.status_code = 400
+        else:
+            response = self.server.create_token_response()
+        response.headers[NONCE_HEADER] = dpop.nonces.current
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     def userinfo(self) -> Response:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "dpop":
+            return self._dpop_userinfo(token)
         return self.server.create_endpoint_response("userinfo")
+
+    def _dpop_userinfo(self, token: str) -> Response:
+        """UserInfo for a DPoP-bound access token and a proof of its key (RFC 9449 §7)."""
+        try:
+            jkt = self.server.dpop.check(request.headers, request.method, self.realm.url("userinfo"),
+                                         access_token=token)
+        except OAuth2Error as error:
+            return _dpop_refusal(error.error, error.description)
+        record = self.store.find_token(token, "access_token")
+        if record is None or record.is_revoked() or record.is_expired() or record.jkt != jkt or record.user is None:
+            return _dpop_refusal("invalid_token", "The access token is not valid for this DPoP key.")
+        return jsonify(record.user.claims())
 
     def revoke(self) -> Response:
         return self.server.create_endpoint_response("revocation")
@@ -229,6 +260,13 @@ def _pushed_params(form: Mapping[str, str], client: MockClient) -> dict[str, str
     if "request_uri" in params:
         raise InvalidRequestError("A pushed request cannot contain a request_uri.")
     return params
+
+
+def _dpop_refusal(error: str, description: str | None) -> Response:
+    response = jsonify(error=error, error_description=description)
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = f'DPoP error="{error}", algs="{" ".join(PROOF_ALGORITHMS)}"'
+    return response
 
 
 def _error_page(error: OAuth2Error) -> tuple[str, int]:

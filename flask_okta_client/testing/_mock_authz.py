@@ -11,6 +11,7 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask
 
+from ._mock_dpop import ProofChecker
 from ._mock_endpoints import EndSession, Introspection, Revocation, UserInfo
 from ._mock_grants import (
     AuthorizationCodeGrant,
@@ -41,11 +42,12 @@ class _IssuerParameter(IssuerParameter):
 class MockAuthorizationServer(AuthorizationServer):
     """The OAuth 2.0 / OIDC machinery of the mock, with Okta's grants and endpoints."""
 
-    def __init__(self, app: Flask, store: Store, keys: KeyRing, realm: Realm) -> None:
+    def __init__(self, app: Flask, store: Store, keys: KeyRing, realm: Realm, dpop: ProofChecker) -> None:
         self.store = store
         self.keys = keys
         self.realm = realm
         self.minter = TokenMinter(keys, realm)
+        self.dpop = dpop
         super().__init__(app, query_client=store.client)
         self.register_token_generator("default", self.minter.generate)
         for method in ("client_secret_jwt", "private_key_jwt"):

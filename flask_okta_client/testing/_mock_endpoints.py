@@ -47,7 +47,7 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):
     def introspect_token(self, token: IssuedToken) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "active": True,
-            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
+            "token_type": ("DPoP" if token.jkt else "Bearer") if token.kind == "access_token" else "refresh_token",
             "scope": token.scope,
             "client_id": token.client.client_id,
             "iss": self.server.realm.issuer,
@@ -57,7 +57,7 @@ class Introspection(_TokenLookup, IntrospectionEndpoint):
         }
         if token.user:
             payload.update(username=token.user.username, uid=token.user.sub)
-        payload.update((claim, token.claims[claim]) for claim in ("aud", "jti") if claim in token.claims)
+        payload.update((claim, token.claims[claim]) for claim in ("aud", "jti", "cnf") if claim in token.claims)
         return payload
 
 
@@ -67,7 +67,9 @@ class _AccessTokens(BearerTokenValidator):
         self.store = store
 
     def authenticate_token(self, token_string: str) -> IssuedToken | None:
-        return self.store.find_token(token_string, "access_token")
+        """Bearer access tokens only: a DPoP-bound one needs its proof (see the UserInfo view)."""
+        token = self.store.find_token(token_string, "access_token")
+        return None if token is None or token.jkt else token
 
 
 class UserInfo(UserInfoEndpoint):

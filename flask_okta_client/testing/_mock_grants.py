@@ -23,6 +23,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode, OpenIDToken
 from joserfc.jwk import KeySet, OctKey
 
+from ._mock_dpop import bound_key
 from ._mock_keys import ALGORITHM, KeyRing
 from ._mock_models import (
     AMR,
@@ -142,7 +143,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     server: MockAuthorizationServer
 
     def authenticate_refresh_token(self, refresh_token: str) -> IssuedToken | None:
-        return self.server.store.active_refresh_token(refresh_token)
+        """The refresh token, if usable; one bound to a DPoP key needs a proof with that key."""
+        token = self.server.store.active_refresh_token(refresh_token)
+        if token is not None and token.jkt is not None and token.jkt != bound_key():
+            return None
+        return token
 
     def authenticate_user(self, refresh_token: IssuedToken) -> MockUser | None:
         return refresh_token.user

@@ -43,6 +43,8 @@ class MockClient(ClientMixin):
     jwks: dict[str, Any] | None = None
     grant_types: Sequence[str] | None = None
     scopes: Sequence[str] = STANDARD_SCOPES
+    #: Okta's "Require Demonstrating Proof of Possession (DPoP) header in token requests".
+    dpop_bound_access_tokens: bool = False
 
     def __post_init__(self) -> None:
         if self.token_endpoint_auth_method is None:
@@ -203,6 +205,8 @@ class IssuedToken(TokenMixin):
     family: str
     auth_time: int | None = None
     claims: dict[str, Any] = field(default_factory=dict)
+    #: The thumbprint of the DPoP key the token is bound to, if any.
+    jkt: str | None = None
     revoked: bool = False
     rotated: bool = False
 

@@ -16,6 +16,7 @@ from authlib.oauth2.rfc6749 import (
 from joserfc.errors import JoseError
 from joserfc.jwt import JWTClaimsRegistry
 
+from ._mock_dpop import InvalidDPoPProof, bound_key
 from ._mock_keys import KeyRing, read_claims
 from ._mock_models import IssuedToken, MockClient, MockUser
 
@@ -125,18 +126,25 @@ class TokenMinter:
         audience: str | None = None,
         refresh: bool = False,
     ) -> dict[str, Any]:
-        """A token response with a JWT access token (and maybe a refresh token)."""
+        """A token response with a JWT access token (and maybe a refresh token).
+
+        The access token is DPoP-bound (``cnf.jkt``, ``token_type: DPoP``) when the request proved a key.
+        """
+        jkt = bound_key()
+        if jkt is None and client.dpop_bound_access_tokens:
+            raise InvalidDPoPProof("The DPoP proof JWT header is missing.")
         token: dict[str, Any] = {
-            "token_type": "Bearer",
+            "token_type": "DPoP" if jkt else "Bearer",
             "expires_in": ACCESS_TOKEN_TTL,
-            "access_token": self.access_token(client, user, scope, audience),
+            "access_token": self.access_token(client, user, scope, audience, jkt),
             "scope": scope,
         }
         if refresh:
             token["refresh_token"] = secrets.token_urlsafe(32)
         return token
 
-    def access_token(self, client: MockClient, user: MockUser | None, scope: str, audience: str | None) -> str:
+    def access_token(self, client: MockClient, user: MockUser | None, scope: str, audience: str | None,
+                     jkt: str | None = None) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "ver": 1,
@@ -149,6 +157,8 @@ class TokenMinter:
             "scp": scope_to_list(scope) or [],
             "sub": user.username if user else client.client_id,
         }
+        if jkt:
+            claims["cnf"] = {"jkt": jkt}
         if user:
             claims["uid"] = user.sub
             if user.groups:
@@ -194,6 +204,7 @@ def issued_tokens(token: dict[str, Any], request: OAuth2Request) -> list[IssuedT
         "scope": token.get("scope") or "",
         "family": family,
         "auth_time": auth_time,
+        "jkt": bound_key(),
     }
     claims = read_claims(token["access_token"])
     access = IssuedToken(

@@ -21,6 +21,7 @@ import requests
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ._mock_app import create_app
+from ._mock_dpop import ProofChecker
 from ._mock_keys import KeyRing
 from ._mock_models import MockClient, MockUser
 from ._mock_store import Store
@@ -57,7 +58,8 @@ class MockOktaServer:
         self._store = Store()
         self._keys = KeyRing()
         self._traffic = Traffic()
-        self._app = create_app(self._store, self._keys, self._realm, self._traffic)
+        self._dpop = ProofChecker(self._store.first_use)
+        self._app = create_app(self._store, self._keys, self._realm, self._traffic, self._dpop)
         self._http: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -139,6 +141,25 @@ class MockOktaServer:
     def public_jwks(self) -> dict[str, Any]:
         """The JSON Web Key Set served at ``/v1/keys``."""
         return self._keys.public_jwks()
+
+    # DPoP
+
+    @property
+    def require_dpop_nonce(self) -> bool:
+        """Whether token requests with a DPoP proof need a nonce (True, like Okta)."""
+        return self._dpop.require_nonce
+
+    @require_dpop_nonce.setter
+    def require_dpop_nonce(self, value: bool) -> None:
+        self._dpop.require_nonce = value
+
+    def rotate_dpop_nonce(self, keep_old: bool = True) -> str:
+        """Issue a new token-endpoint nonce; earlier ones stay valid for ten minutes if ``keep_old``."""
+        return self._dpop.nonces.rotate(keep_old)
+
+    @property
+    def dpop_nonce(self) -> str:
+        return self._dpop.nonces.current
 
     # traffic
 
