@@ -71,6 +71,8 @@ class OktaConfig:
     token_validation: str = "auto"
     use_userinfo: bool = False
     http_timeout: float = 5.0
+    http_retries: int = 2
+    refresh_timeout: float = 30.0
     metadata_ttl: int = 3600
     jwks_ttl: int = 3600
     jwks_refresh_cooldown: float = 60.0
@@ -349,7 +351,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
     prompt = _optional(get, "OKTA_PROMPT", _text)
     if prompt and not is_prompt(prompt):
         raise ConfigError(f"OKTA_PROMPT must be none, or any of login, consent and select_account; got {prompt!r}")
-    return OktaConfig(
+    config = OktaConfig(
         issuer=issuer,
         client_id=_text("OKTA_CLIENT_ID", get("OKTA_CLIENT_ID")),
         client_secret=secret,
@@ -371,6 +373,8 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         ),
         use_userinfo=_bool("OKTA_USE_USERINFO", get_or("OKTA_USE_USERINFO", False)),
         http_timeout=_float("OKTA_HTTP_TIMEOUT", get_or("OKTA_HTTP_TIMEOUT", 5)),
+        http_retries=_int("OKTA_HTTP_RETRIES", get_or("OKTA_HTTP_RETRIES", 2)),
+        refresh_timeout=_float("OKTA_REFRESH_TIMEOUT", get_or("OKTA_REFRESH_TIMEOUT", 30)),
         metadata_ttl=_int("OKTA_METADATA_TTL", get_or("OKTA_METADATA_TTL", 3600), minimum=1),
         jwks_ttl=_int("OKTA_JWKS_TTL", get_or("OKTA_JWKS_TTL", 3600), minimum=1),
         jwks_refresh_cooldown=_float("OKTA_JWKS_REFRESH_COOLDOWN", get_or("OKTA_JWKS_REFRESH_COOLDOWN", 60)),
@@ -403,3 +407,9 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         dpop_proof_max_age=_int("OKTA_DPOP_PROOF_MAX_AGE", get_or("OKTA_DPOP_PROOF_MAX_AGE", 60), minimum=1),
         dpop_require_nonce=_bool("OKTA_DPOP_REQUIRE_NONCE", get_or("OKTA_DPOP_REQUIRE_NONCE", False)),
     )
+    if config.refresh_timeout < config.http_timeout:
+        raise ConfigError(
+            f"OKTA_REFRESH_TIMEOUT ({config.refresh_timeout:g}) must be at least OKTA_HTTP_TIMEOUT "
+            f"({config.http_timeout:g}): a refresh keeps waiting after the request that started it gives up"
+        )
+    return config

@@ -17,6 +17,8 @@ class OktaError(Exception):
     title: str = "Something went wrong"
     #: A ``WWW-Authenticate`` value; set on refusals of bearer-token requests (RFC 6750).
     challenge: str | None = None
+    #: Seconds for the answer's ``Retry-After`` (503 answers get a default when it is unset).
+    retry_after: int | None = None
 
     def __init__(self, description: str, *, error: str | None = None, status: int | None = None) -> None:
         super().__init__(description)
@@ -42,11 +44,23 @@ class ProviderError(OktaError):
 
 
 class ProviderUnavailable(ProviderError):
-    """The provider could not be reached, timed out or is overloaded."""
+    """The provider could not be reached, timed out or is overloaded.
+
+    ``retry_after``: the seconds the provider asked callers to wait, when it said;
+    ``reason``: what happened, for the logs (never shown to users).
+    """
 
     status = 503
     error = "temporarily_unavailable"
     title = "The sign-in service is unavailable"
+
+    def __init__(self, description: str = "The sign-in service is unavailable. Please try again in a moment.",
+                 *, retry_after: float | None = None, reason: str = "unavailable",
+                 error: str | None = None) -> None:
+        super().__init__(description, error=error)
+        self.reason = reason
+        if retry_after is not None:
+            self.retry_after = max(1, round(retry_after))
 
 
 class LoginError(OktaError):

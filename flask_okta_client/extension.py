@@ -78,7 +78,7 @@ class OktaState:
 
     def __init__(self, app: Flask, config: OktaConfig, after_login: list[AfterLogin]) -> None:
         self.config = config
-        self.http = HttpClient(config.http_timeout)
+        self.http = HttpClient(config.http_timeout, config.http_retries)
         self.metadata = MetadataCache(config.issuer, self.http, config.metadata_ttl)
         self.jwks = JwksCache(
             lambda: self.metadata.get()["jwks_uri"], self.http, config.jwks_ttl, config.jwks_refresh_cooldown

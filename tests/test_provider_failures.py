@@ -27,7 +27,7 @@ def test_discovery_error_at_login_answers_503_and_keeps_the_session(okta_setting
     client = make_site(okta_settings).test_client()
     with client.session_transaction() as session:
         session["cart"] = ["book"]
-    okta_mock_server.fail_next("discovery", status=500)
+    okta_mock_server.fail_next("discovery", status=500, times=3)  # the first try and both retries
     assert client.get("/login").status_code == 503
     with client.session_transaction() as session:
         assert session["cart"] == ["book"]
@@ -65,7 +65,7 @@ def test_slow_token_endpoint_times_out_with_503(okta_settings, okta_mock_server)
 def test_unreachable_jwks_at_callback_answers_503(okta_settings, okta_mock_server):
     client = make_site(okta_settings).test_client()
     callback = okta_mock_server.login(start_login(client), "alice")
-    okta_mock_server.fail_next("keys", status=503)
+    okta_mock_server.fail_next("keys", status=503, times=3)
     assert client.get(local(callback)).status_code == 503
 
 

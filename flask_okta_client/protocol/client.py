@@ -2,7 +2,10 @@
 
 The OAuth 2.0 protocol and client authentication are Authlib's; this module
 adds timeouts, maps every failure onto our error hierarchy and logs what
-happened without tokens or secrets.
+happened without tokens or secrets. Transport failures, ``429`` and ``5xx`` answers
+never reach Authlib: the sessions' :class:`~.http.ProviderAdapter` raises
+:class:`ProviderUnavailable` first, so a rate-limit body is never read as a token
+response or an OAuth error. No call here is retried.
 """
 
 from __future__ import annotations
@@ -23,14 +26,8 @@ from ..errors import LoginError, OktaError, ProviderError, ProviderUnavailable
 from .client_auth import client_auth_methods
 from .discovery import MetadataCache
 from .dpop import DPoPSigner
-from .http import (
-    USER_AGENT,
-    HttpClient,
-    check_status,
-    endpoint_name,
-    json_object,
-    raise_for_transport,
-)
+from .http import HttpClient, endpoint_name, json_object, provider_session
+from .transport_errors import describe_transport_error
 
 log = logging.getLogger("flask_okta_client")
 
@@ -56,12 +53,16 @@ def provider_call(what: str, url: str) -> Iterator[None]:
     """Translate transport, HTTP and OAuth failures of one call into our errors."""
     try:
         yield
-    except requests.HTTPError as exc:
+    except ProviderUnavailable as exc:  # from the transport adapter: logged here, where the call is named
+        log.warning("okta: %s at %s failed: %s", what, endpoint_name(url), exc.reason)
+        raise
+    except requests.HTTPError as exc:  # Authlib's, for an error status without a JSON body
         status = exc.response.status_code if exc.response is not None else "?"
-        log.warning("okta: %s at %s answered %s", what, endpoint_name(url), status)
-        raise ProviderUnavailable("The sign-in service is unavailable. Please try again in a moment.") from None
-    except requests.RequestException as exc:
-        raise_for_transport(exc, url)
+        log.warning("okta: %s at %s answered %s without a JSON body", what, endpoint_name(url), status)
+        raise ProviderUnavailable() from None
+    except requests.RequestException as exc:  # raised before sending, e.g. an unusable URL
+        log.warning("okta: %s at %s failed: %s", what, endpoint_name(url), describe_transport_error(exc))
+        raise ProviderUnavailable() from exc
     except OAuthError as exc:
         raise oauth_error(what, url, exc.error, exc.description) from None
     except ValueError:
@@ -73,7 +74,7 @@ def oauth_error(what: str, url: str, error: str | None, description: str | None)
     """The exception for an OAuth error response, logged with its code."""
     log.warning("okta: %s at %s refused: %s (%s)", what, endpoint_name(url), error, description or "")
     if error in UNAVAILABLE_ERRORS:
-        return ProviderUnavailable("The sign-in service is unavailable. Please try again in a moment.")
+        return ProviderUnavailable()
     if error in CLIENT_ERRORS:
         return ProviderError("The sign-in service refused this site's credentials.", error=error)
     return GrantError(description or "The sign-in service refused the request.", error=error or "invalid_request")
@@ -118,7 +119,7 @@ class ProviderClient:
             revocation_endpoint_auth_method=self.config.client_auth_method,
             default_timeout=self.config.http_timeout,
         )
-        session.headers["User-Agent"] = USER_AGENT
+        provider_session(self.http.limits, session)
         for method in self.auth_methods:
             session.register_client_auth_method(method)
         if self.dpop is not None:
@@ -132,11 +133,12 @@ class ProviderClient:
         return url
 
     def token_request(self, what: str, grant_type: str, *, token_endpoint: str | None = None,
-                      **params: Any) -> dict[str, Any]:
-        """POST to the token endpoint (ours unless ``token_endpoint``) with client authentication."""
+                      timeout: float | None = None, **params: Any) -> dict[str, Any]:
+        """POST to the token endpoint (ours unless ``token_endpoint``) with client authentication,
+        waiting ``timeout`` seconds (default ``OKTA_HTTP_TIMEOUT``) for the answer."""
         url = token_endpoint or self.endpoint("token_endpoint")
         with provider_call(what, url):
-            token = dict(self._fetch_token(url, grant_type, params))
+            token = dict(self._fetch_token(url, grant_type, {**params, "timeout": timeout or self.config.http_timeout}))
         if not isinstance(token.get("access_token"), str):
             log.warning("okta: %s at %s returned no access_token", what, endpoint_name(url))
             raise ProviderError("The sign-in service returned no access token.")
@@ -191,8 +193,8 @@ class ProviderClient:
         except GrantError as exc:
             raise LoginError("The sign-in could not be completed. Please sign in again.", error=exc.error) from None
 
-    def refresh(self, refresh_token: str) -> dict[str, Any]:
-        return self.token_request("refresh", "refresh_token", refresh_token=refresh_token)
+    def refresh(self, refresh_token: str, timeout: float | None = None) -> dict[str, Any]:
+        return self.token_request("refresh", "refresh_token", timeout=timeout, refresh_token=refresh_token)
 
     def push_authorization_request(self, params: Mapping[str, str]) -> tuple[str, int]:
         """RFC 9126: push the authorization parameters; the ``(request_uri, expires_in)`` to use.
@@ -207,7 +209,6 @@ class ProviderClient:
             session = self._session()
             auth = session.client_auth(self.config.client_auth_method)
             response = session.post(url, data=data, auth=auth, withhold_token=True)
-            check_status(response)
             body = json_object(response)
         if response.status_code not in (200, 201):
             raise oauth_error("pushed authorization request", url, body.get("error"), body.get("error_description"))
@@ -225,7 +226,6 @@ class ProviderClient:
         with provider_call("revocation", url):
             session = self._session()
             response = session.revoke_token(url, token=token, token_type_hint=token_type_hint)
-            check_status(response)
         if response.status_code != 200:
             log.warning("okta: revocation at %s answered %s", endpoint_name(url), response.status_code)
         return response.status_code == 200
@@ -236,7 +236,6 @@ class ProviderClient:
         with provider_call("introspection", url):
             session = self._session()
             response = session.introspect_token(url, token=token, token_type_hint=token_type_hint)
-            check_status(response)
             body = json_object(response)
         if response.status_code != 200 or not isinstance(body.get("active"), bool):
             log.warning("okta: introspection at %s answered %s (%s)",

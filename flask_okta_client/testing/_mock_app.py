@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import secrets
+import socket
+import struct
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import partial
 from typing import Any
 
@@ -58,6 +59,7 @@ def create_app(store: Store, keys: KeyRing, realm: Realm, traffic: Traffic, dpop
         app.add_url_rule(realm.route(name), name, getattr(views, name), methods=_METHODS.get(name, ("POST",)))
     app.add_url_rule(realm.path + "/.well-known/oauth-authorization-server", "discovery", views.discovery)
     app.before_request(partial(_record_and_inject_fault, traffic))
+    app.after_request(_add_fault_headers)
     return app
 
 
@@ -69,12 +71,31 @@ def _record_and_inject_fault(traffic: Traffic) -> Response | None:
     if fault is None:
         return None
     time.sleep(fault.delay)
+    if fault.reset:
+        return Response(_reset_connection(request.environ["werkzeug.socket"]))
     if fault.status is None:
+        g.mock_fault_headers = fault.headers
         return None
-    body = fault.body
-    if body is None:
-        body = json.dumps({"error": "temporarily_unavailable", "error_description": "Injected fault."})
-    return Response(body, status=fault.status, mimetype="application/json")
+    body, media_type, headers = fault.answer()
+    return Response(body, status=fault.status, mimetype=media_type, headers=headers)
+
+
+def _add_fault_headers(response: Response) -> Response:
+    """The extra headers of a fault that answers normally (e.g. ``X-Rate-Limit-Remaining: 0``)."""
+    response.headers.update(g.pop("mock_fault_headers", {}))
+    return response
+
+
+def _reset_connection(connection: socket.socket) -> Iterator[bytes]:
+    """A response body that resets the connection before anything is sent.
+
+    With a zero linger time, closing the socket sends a TCP reset; the server closes
+    it when the body raises ConnectionResetError, and reads no further request.
+    """
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.shutdown(socket.SHUT_RD)
+    raise ConnectionResetError("injected reset")
+    yield b""  # a generator, so the reset happens while the server sends the body
 
 
 def discovery_document(realm: Realm) -> dict[str, Any]:

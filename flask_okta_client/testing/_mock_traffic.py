@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ENDPOINT_NAMES = ("discovery", "keys", "authorize", "token", "userinfo", "revoke", "introspect", "par", "logout")
+# What Okta answers when a rate limit is exceeded (with X-Rate-Limit-* headers).
+OKTA_RATE_LIMIT_BODY = {
+    "errorCode": "E0000047",
+    "errorSummary": "API call exceeded rate limit due to too many requests.",
+    "errorLink": "E0000047",
+    "errorId": "oaeMockRateLimit",
+    "errorCauses": [],
+}
+OKTA_RATE_LIMIT = 600
 
 
 @dataclass(frozen=True)
@@ -24,13 +34,35 @@ class LoggedRequest:
 class Fault:
     """How to answer the next requests to an endpoint.
 
-    ``status=None`` answers normally after ``delay`` seconds.
+    ``status=None`` answers normally after ``delay`` seconds; ``reset`` resets the
+    connection instead of answering.
     """
 
     status: int | None
     body: str | None
     delay: float
     remaining: int
+    headers: dict[str, str] = field(default_factory=dict)
+    reset: bool = False
+
+    def answer(self) -> tuple[str, str, dict[str, str]]:
+        """The body, its media type and the headers of this fault's answer."""
+        headers = dict(self.headers)
+        if self.status == 429:
+            headers = {
+                "X-Rate-Limit-Limit": str(OKTA_RATE_LIMIT),
+                "X-Rate-Limit-Remaining": "0",
+                "X-Rate-Limit-Reset": str(int(time.time()) + 60),
+                **headers,
+            }
+        body = self.body
+        if body is None:
+            default = OKTA_RATE_LIMIT_BODY if self.status == 429 else {
+                "error": "temporarily_unavailable", "error_description": "Injected fault."
+            }
+            body = json.dumps(default)
+        media_type = "text/html" if body.lstrip().startswith("<") else "application/json"
+        return body, media_type, headers
 
 
 class Traffic:

@@ -173,14 +173,19 @@ class MockOktaServer:
         return self._traffic.counts()[endpoint]
 
     def fail_next(
-        self, endpoint: str, status: int | None = 503, body: str | None = None, delay: float = 0.0, times: int = 1
+        self, endpoint: str, status: int | None = 503, body: str | None = None, delay: float = 0.0, times: int = 1,
+        *, headers: dict[str, str] | None = None, reset: bool = False,
     ) -> None:
         """Make the next ``times`` requests to ``endpoint`` wait ``delay`` seconds, then fail.
 
-        The failure has ``status`` and ``body`` (a JSON error by default);
-        ``status=None`` answers normally after the delay. Faults queue up.
+        The failure has ``status``, ``body`` (a JSON error by default; HTML when it starts
+        with ``<``) and extra ``headers``. ``status=429`` answers like Okta's rate limit:
+        its ``E0000047`` body and ``X-Rate-Limit-Limit``, ``X-Rate-Limit-Remaining: 0`` and
+        ``X-Rate-Limit-Reset`` (a minute ahead) unless ``headers`` say otherwise.
+        ``reset=True`` resets the TCP connection instead of answering; ``status=None``
+        answers normally after the delay. Faults queue up.
         """
-        self._traffic.inject(endpoint, Fault(status, body, delay, times))
+        self._traffic.inject(endpoint, Fault(status, body, delay, times, dict(headers or {}), reset))
 
     def reset(self) -> None:
         """Forget the request log and any pending faults."""

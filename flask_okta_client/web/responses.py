@@ -11,6 +11,9 @@ from ..errors import OktaError
 log = logging.getLogger("flask_okta_client")
 
 
+# Retry-After of a 503 whose cause did not say how long to wait, in seconds.
+DEFAULT_RETRY_AFTER = 30
+
 # Set on requests to views protected by bearer_token_required: they always get JSON.
 API_REQUEST_KEY = "flask_okta_client.api_request"
 
@@ -42,6 +45,6 @@ def error_response(error: OktaError) -> Response:
     response.headers["Cache-Control"] = "no-store"
     if error.challenge is not None:
         response.headers["WWW-Authenticate"] = error.challenge
-    if error.status == 503:
-        response.headers["Retry-After"] = "30"
+    if error.status == 503 or error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after or DEFAULT_RETRY_AFTER)
     return response
