@@ -107,18 +107,18 @@ def test_api_request_gets_json_and_retry_after(site, signed_in, okta_mock_server
 
 
 @pytest.mark.parametrize(("headers", "low", "high"), [
-    ({"Retry-After": "17"}, 17, 17),
-    ({"Retry-After": formatdate(time.time() + 40, usegmt=True)}, 35, 41),
-    ({"Retry-After": "86400"}, MAX_RETRY_AFTER, MAX_RETRY_AFTER),  # bounded
-    (okta_429(7 * 86400), MAX_RETRY_AFTER, MAX_RETRY_AFTER),
-    (okta_429(-120), 1, 1),  # a reset already past (clock skew): try again soon
-    ({"Retry-After": "soon"}, 30, 30),  # unreadable: the default
-    ({}, 30, 30),
-])
+    (lambda: {"Retry-After": "17"}, 17, 17),
+    (lambda: {"Retry-After": formatdate(time.time() + 40, usegmt=True)}, 35, 41),
+    (lambda: {"Retry-After": "86400"}, MAX_RETRY_AFTER, MAX_RETRY_AFTER),  # bounded
+    (lambda: okta_429(7 * 86400), MAX_RETRY_AFTER, MAX_RETRY_AFTER),
+    (lambda: okta_429(-120), 1, 1),  # a reset already past (clock skew): try again soon
+    (lambda: {"Retry-After": "soon"}, 30, 30),  # unreadable: the default
+    (lambda: {}, 30, 30),
+], ids=["seconds", "date", "long-seconds", "far-reset", "past-reset", "unreadable", "none"])
 def test_retry_after_comes_from_the_provider_and_is_bounded(site, okta_mock_server, headers, low, high):
     client = site.test_client()
     callback = okta_mock_server.login(start_login(client), "alice")
-    okta_mock_server.fail_next("token", status=429, headers={"X-Rate-Limit-Reset": "", **headers})
+    okta_mock_server.fail_next("token", status=429, headers={"X-Rate-Limit-Reset": "", **headers()})
     assert_retry_after(client.get(local(callback)), low, high)
 
 
