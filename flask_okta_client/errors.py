@@ -94,6 +94,13 @@ class NotAuthenticated(OktaError):
     title = "Sign-in required"
 
 
+class InsufficientUserAuthentication(NotAuthenticated):
+    """RFC 9470: the sign-in or token is not strong or recent enough here; sign in again with more."""
+
+    error = "insufficient_user_authentication"
+    title = "A stronger sign-in is needed"
+
+
 class AccessDenied(OktaError):
     """The user or token is authenticated but not allowed here."""
 

@@ -14,6 +14,7 @@ from flask import Flask, Response, current_app, g, request, session, url_for
 from . import signals
 from .config import OktaConfig, load_config
 from .errors import (
+    AccessDenied,
     ConfigError,
     LoginError,
     OktaError,
@@ -27,6 +28,10 @@ from .protocol.dpop import DPoPSigner
 from .protocol.grants import Grants, TokenResult
 from .protocol.http import HttpClient
 from .protocol.jwks import JwksCache
+from .protocol.step_up import (
+    INSUFFICIENT_USER_AUTHENTICATION,
+    AuthenticationRequirement,
+)
 from .protocol.verifier import TokenVerifier
 from .sessions.lifecycle import SignInLifecycle
 from .sessions.logout import LogoutRegistry, build_logout_cache
@@ -157,6 +162,7 @@ class OktaState:
             lifetime=self.config.login_timeout,
             max_pending=self.config.max_pending_logins,
             max_age=int(options["max_age"]) if "max_age" in options else None,
+            acr_values=options.get("acr_values"),
         )
         params = self.pushed_params(self.authorization_params(transaction, options))
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
@@ -178,17 +184,31 @@ class OktaState:
         if not isinstance(token.get("id_token"), str):
             raise ProviderError("The sign-in service returned no ID token.")
         try:
-            claims = self.verifier.verify_id_token(
-                token["id_token"], nonce=transaction.nonce, access_token=token["access_token"],
-                max_age=transaction.max_age,
-            )
+            claims = self.verifier.verify_id_token(token["id_token"], nonce=transaction.nonce,
+                                                   access_token=token["access_token"])
         except TokenValidationError as exc:
             log.warning("okta: ID token rejected: %s", exc.description)
             raise LoginError(f"The sign-in could not be verified: {exc.description}", error="invalid_id_token") from None
+        self.check_requested_authentication(transaction, claims)
         userinfo = None
         if self.config.use_userinfo:
             userinfo = self.userinfo_claims(token["access_token"], token_type_of(token), claims["sub"])
         return SignedInUser.from_token(token, userinfo)
+
+    def check_requested_authentication(self, transaction: LoginTransaction, claims: Mapping[str, Any]) -> None:
+        """A sign-in that asked for ``acr_values`` or ``max_age`` must come back with them.
+
+        Refused with 403 rather than sent round again: a provider that answers
+        with a weaker ``acr`` or an old ``auth_time`` would answer the same way.
+        """
+        requirement = AuthenticationRequirement.build(transaction.acr_values, transaction.max_age)
+        if requirement is None:
+            return
+        unmet = requirement.unmet_by(claims, now=self.verifier.clock(), leeway=self.config.clock_skew)
+        if unmet is not None:
+            log.warning("okta: sign-in refused, it does not meet the requested authentication: %s", unmet)
+            raise AccessDenied(f"The sign-in service did not confirm the sign-in this page needs. {unmet}",
+                               error=INSUFFICIENT_USER_AUTHENTICATION)
 
     def userinfo_claims(self, access_token: str, token_type: str, sub: str) -> dict[str, Any]:
         info = self.client.userinfo(access_token, token_type)

@@ -6,7 +6,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, session
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -46,6 +46,19 @@ def make_site(settings: dict[str, Any], **config: Any) -> Flask:
         return jsonify(sub=current_token["sub"])
 
     return app
+
+
+def add_cart_views(app: Flask) -> None:
+    """``/remember`` puts something in the session that is not the sign-in; ``/cart`` shows it."""
+
+    @app.get("/remember")
+    def remember() -> str:
+        session["cart"] = "3 apples"
+        return "ok"
+
+    @app.get("/cart")
+    def cart() -> str:
+        return session.get("cart", "empty")
 
 
 def query(url: str) -> dict[str, str]:

@@ -335,6 +335,58 @@ def test_max_age_exceeded_shows_the_sign_in_page_again(okta: MockOktaServer) -> 
     assert "Sign in" in page.text
 
 
+def test_id_and_access_tokens_carry_the_sign_in_level_time_and_methods(okta: MockOktaServer) -> None:
+    before = int(time.time())
+    tokens = sign_in(okta)
+    id_claims = verify(okta, tokens["id_token"], "web-app", options={"verify_at_hash": False})
+    access_claims = verify(okta, tokens["access_token"], "api://default")
+    assert (id_claims["acr"], id_claims["amr"]) == ("urn:okta:loa:1fa:pwd", ["pwd"])
+    assert id_claims["auth_time"] >= before
+    assert (access_claims["acr"], access_claims["auth_time"]) == (id_claims["acr"], id_claims["auth_time"])
+
+
+def test_a_sign_in_asked_for_two_factors_gets_them(okta: MockOktaServer) -> None:
+    tokens = sign_in(okta, acr_values="urn:okta:loa:2fa:any")
+    claims = verify(okta, tokens["id_token"], "web-app", options={"verify_at_hash": False})
+    assert claims["acr"] == "urn:okta:loa:2fa:any"
+    assert "mfa" in claims["amr"]
+
+
+def test_the_user_can_answer_with_a_weaker_level_than_asked(okta: MockOktaServer) -> None:
+    url, verifier = authorize_url(okta, acr_values="urn:okta:loa:2fa:any")
+    code = query_of(okta.login(url, "alice", acr="urn:okta:loa:1fa:pwd"))["code"]
+    tokens = exchange_code(okta, code, verifier).json()
+    assert verify(okta, tokens["id_token"], "web-app", options={"verify_at_hash": False})["acr"] == \
+        "urn:okta:loa:1fa:pwd"
+
+
+def test_a_stronger_level_than_the_session_has_asks_again(okta: MockOktaServer) -> None:
+    with requests.Session() as browser:
+        browser_login(browser, authorize_url(okta)[0], "alice")
+        page = browser.get(authorize_url(okta, acr_values="urn:okta:loa:2fa:any")[0], allow_redirects=False)
+        silent = browser.get(authorize_url(okta, acr_values="urn:okta:loa:2fa:any", prompt="none")[0],
+                             allow_redirects=False)
+    assert page.status_code == 200 and 'name="acr"' in page.text
+    assert query_of(silent.headers["Location"])["error"] == "login_required"
+
+
+def test_prompt_none_without_a_session_answers_login_required(okta: MockOktaServer) -> None:
+    response = requests.get(authorize_url(okta, prompt="none")[0], allow_redirects=False)
+    params = query_of(response.headers["Location"])
+    assert (params["error"], params["state"], params["iss"]) == ("login_required", "state-123", okta.issuer)
+
+
+def test_refreshed_tokens_keep_the_sign_in_level_and_time(okta: MockOktaServer) -> None:
+    tokens = sign_in(okta, acr_values="urn:okta:loa:2fa:any")
+    first = verify(okta, tokens["id_token"], "web-app", options={"verify_at_hash": False})
+    refreshed = token_request(okta, grant_type="refresh_token", refresh_token=tokens["refresh_token"]).json()
+    id_claims = verify(okta, refreshed["id_token"], "web-app", options={"verify_at_hash": False})
+    access_claims = verify(okta, refreshed["access_token"], "api://default")
+    for claims in (id_claims, access_claims):
+        assert (claims["acr"], claims["auth_time"]) == ("urn:okta:loa:2fa:any", first["auth_time"])
+    assert id_claims["amr"] == first["amr"]
+
+
 # authorization code exchange
 
 

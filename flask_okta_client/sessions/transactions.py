@@ -26,6 +26,7 @@ class LoginTransaction:
     next_url: str
     expires_at: float
     max_age: int | None = None
+    acr_values: str | None = None
 
     @property
     def code_challenge(self) -> str:
@@ -38,7 +39,8 @@ def _pending(session: MutableMapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_url: str,
-                lifetime: int, max_pending: int, max_age: int | None = None) -> LoginTransaction:
+                lifetime: int, max_pending: int, max_age: int | None = None,
+                acr_values: str | None = None) -> LoginTransaction:
     """Create and remember a new transaction; drop expired and surplus old ones."""
     now = time.time()
     transaction = LoginTransaction(
@@ -49,6 +51,7 @@ def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_ur
         next_url=next_url,
         expires_at=now + lifetime,
         max_age=max_age,
+        acr_values=acr_values,
     )
     live = sorted(
         (t for t in _pending(session).values() if isinstance(t.get("expires_at"), (int, float)) and t["expires_at"] > now),

@@ -28,7 +28,15 @@ from flask import (
 from ._mock_authz import MockAuthorizationServer
 from ._mock_dpop import NONCE_HEADER, PROOF_ALGORITHMS, ProofChecker
 from ._mock_keys import ALGORITHM, KeyRing
-from ._mock_models import AUTH_METHODS, GRANT_TYPES, STANDARD_SCOPES, MockClient, SignIn
+from ._mock_models import (
+    ACR_PASSWORD,
+    AUTH_METHODS,
+    AUTHENTICATION_LEVELS,
+    GRANT_TYPES,
+    STANDARD_SCOPES,
+    MockClient,
+    SignIn,
+)
 from ._mock_pages import ERROR_PAGE, SIGN_IN_PAGE, SIGNED_OUT_PAGE
 from ._mock_store import PUSHED_REQUEST_TTL, Store
 from ._mock_tokens import ENDPOINT_PATHS, Realm
@@ -116,7 +124,7 @@ def discovery_document(realm: Realm) -> dict[str, Any]:
         "subject_types_supported": ["public"],
         "scopes_supported": list(STANDARD_SCOPES),
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr", "idp", "ver",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr", "idp", "ver",
             "name", "email", "preferred_username", "groups",
         ],  # fmt: skip
         "id_token_signing_alg_values_supported": [ALGORITHM],
@@ -126,6 +134,7 @@ def discovery_document(realm: Realm) -> dict[str, Any]:
         "introspection_endpoint_auth_methods_supported": list(AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login"],
+        "acr_values_supported": list(AUTHENTICATION_LEVELS),
         "request_parameter_supported": False,
         "require_pushed_authorization_requests": False,
         "authorization_response_iss_parameter_supported": True,
@@ -228,14 +237,19 @@ class _Views:
         return params
 
     def _current_sign_in(self, params: Mapping[str, str]) -> SignIn | None:
-        """The mock's own sign-in session, unless older than ``max_age``."""
+        """The mock's own sign-in session, unless older than ``max_age`` or weaker than
+        the ``acr_values`` it knows (like an Okta sign-on policy, it asks again)."""
         username, auth_time = session.get("username"), session.get("auth_time", 0)
         if not username:
             return None
         max_age = params.get("max_age", "")
         if max_age.isdigit() and time.time() - auth_time >= int(max_age):
             return None
-        return SignIn(self.store.user(username), auth_time)
+        acr = session.get("acr", ACR_PASSWORD)
+        wanted = _known_acr_values(params)
+        if wanted and acr not in wanted:
+            return None
+        return SignIn(self.store.user(username), auth_time, acr)
 
     def _sign_in_page(self, params: Mapping[str, str], error: str | None = None) -> tuple[str, int]:
         pending = self.store.hold_sign_in({key: params[key] for key in params})
@@ -246,6 +260,8 @@ class _Views:
             client_id=params.get("client_id"),
             scopes=scope_to_list(params.get("scope")) or [],
             login_hint=params.get("login_hint", ""),
+            levels=list(AUTHENTICATION_LEVELS),
+            level=_preferred_acr(params),
             error=error,
         )
         return page, 400 if error else 200
@@ -257,8 +273,11 @@ class _Views:
         username = request.form.get("username", "").strip()
         if not username:
             return self._sign_in_page(params, error="Enter a username.")
-        sign_in = SignIn(self.store.user(username), int(time.time()))
-        session.update(username=username, auth_time=sign_in.auth_time)
+        acr = request.form.get("acr", "")
+        if acr not in AUTHENTICATION_LEVELS:
+            acr = _preferred_acr(params)
+        sign_in = SignIn(self.store.user(username), int(time.time()), acr)
+        session.update(username=username, auth_time=sign_in.auth_time, acr=acr)
         try:
             grant = self.server.get_consent_grant(params, end_user=sign_in)
         except OAuth2Error as error:
@@ -271,6 +290,16 @@ class _Views:
             return _error_page(error)
         params = [*error.get_body(), ("iss", self.realm.issuer)]
         return redirect(add_params_to_uri(error.redirect_uri, params))
+
+
+def _known_acr_values(params: Mapping[str, str]) -> list[str]:
+    """The requested ``acr_values`` the mock can satisfy, in order of preference."""
+    return [value for value in params.get("acr_values", "").split() if value in AUTHENTICATION_LEVELS]
+
+
+def _preferred_acr(params: Mapping[str, str]) -> str:
+    """The level the sign-in page offers first: the first requested one it knows, else a password."""
+    return next(iter(_known_acr_values(params)), ACR_PASSWORD)
 
 
 def _pushed_params(form: Mapping[str, str], client: MockClient) -> dict[str, str]:

@@ -26,7 +26,6 @@ from joserfc.jwk import KeySet, OctKey
 from ._mock_dpop import bound_key
 from ._mock_keys import ALGORITHM, KeyRing
 from ._mock_models import (
-    AMR,
     AUTH_METHODS,
     IDP_ID,
     TOKEN_EXCHANGE,
@@ -34,6 +33,7 @@ from ._mock_models import (
     IssuedToken,
     MockClient,
     MockUser,
+    methods_of,
 )
 from ._mock_tokens import ID_JAG_TTL, Realm
 
@@ -84,7 +84,9 @@ class _OktaIDToken(OpenIDToken):
         claims["jti"] = "ID." + secrets.token_urlsafe(24)
         if request.refresh_token is not None:
             claims["auth_time"] = request.refresh_token.auth_time
-            claims["amr"] = list(AMR)
+            if request.refresh_token.acr:
+                claims["acr"] = request.refresh_token.acr
+            claims["amr"] = methods_of(request.refresh_token.acr)
         return claims
 
     def generate_user_info(self, user: MockUser, scope: str) -> dict[str, Any]:
@@ -102,7 +104,24 @@ class IDTokenForRefresh(_OktaIDToken):
     """ID tokens on refresh, keeping the original ``auth_time``."""
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class _SignInInAccessTokens:
+    """Access tokens carry the sign-in's ``auth_time`` and ``acr``, as step-up (RFC 9470) reads them."""
+
+    server: MockAuthorizationServer
+    request: OAuth2Request
+    GRANT_TYPE: str
+
+    def authentication(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def generate_token(self, user: MockUser | None = None, scope: str | None = None, grant_type: str | None = None,
+                       expires_in: int | None = None, include_refresh_token: bool = True) -> dict[str, Any]:
+        return self.server.minter.generate(grant_type or self.GRANT_TYPE, self.request.client, user, scope,
+                                           include_refresh_token=include_refresh_token,
+                                           authentication=self.authentication())
+
+
+class AuthorizationCodeGrant(_SignInInAccessTokens, grants.AuthorizationCodeGrant):
     """Single-use codes; replaying one revokes the tokens it produced."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
@@ -134,8 +153,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def authenticate_user(self, authorization_code: AuthorizationCode) -> MockUser:
         return authorization_code.sign_in.user
 
+    def authentication(self) -> dict[str, Any]:
+        code = self.request.authorization_code
+        return {"auth_time": code.get_auth_time(), "acr": code.get_acr()}
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+
+class RefreshTokenGrant(_SignInInAccessTokens, grants.RefreshTokenGrant):
     """Refresh with rotation; replaying a used refresh token revokes its family."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = list(AUTH_METHODS)
@@ -151,6 +174,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_user(self, refresh_token: IssuedToken) -> MockUser | None:
         return refresh_token.user
+
+    def authentication(self) -> dict[str, Any]:
+        refresh_token = self.request.refresh_token
+        return {"auth_time": refresh_token.auth_time, "acr": refresh_token.acr}
 
     def revoke_old_credential(self, refresh_token: IssuedToken) -> None:
         if not self.server.store.rotate(refresh_token):

@@ -23,8 +23,16 @@ STANDARD_SCOPES = ("openid", "profile", "email", "address", "phone", "groups", "
 
 #: Okta's identifier of the identity provider that signed the user in.
 IDP_ID = "00o0mockidp00000000"
-#: Authentication methods of a sign-in on the mock page (RFC 8176).
-AMR = ("pwd",)
+#: Okta's authentication context classes the mock's sign-in page offers, weakest first,
+#: with the authentication methods (RFC 8176) each stands for.
+ACR_PASSWORD = "urn:okta:loa:1fa:pwd"
+ACR_TWO_FACTOR = "urn:okta:loa:2fa:any"
+AUTHENTICATION_LEVELS = {ACR_PASSWORD: ("pwd",), ACR_TWO_FACTOR: ("pwd", "otp", "mfa")}
+
+
+def methods_of(acr: str | None) -> list[str]:
+    """The ``amr`` of a sign-in at level ``acr``."""
+    return list(AUTHENTICATION_LEVELS.get(acr or ACR_PASSWORD, ("pwd",)))
 
 
 @dataclass
@@ -149,10 +157,11 @@ def _display_name(username: str) -> str:
 
 @dataclass(frozen=True)
 class SignIn:
-    """A sign-in on the mock page: who signed in, and when."""
+    """A sign-in on the mock page: who signed in, when, and how strongly (``acr``)."""
 
     user: MockUser
     auth_time: int
+    acr: str = ACR_PASSWORD
 
 
 @dataclass
@@ -183,8 +192,11 @@ class AuthorizationCode(AuthorizationCodeMixin):
     def get_auth_time(self) -> int:
         return self.sign_in.auth_time
 
+    def get_acr(self) -> str:
+        return self.sign_in.acr
+
     def get_amr(self) -> list[str]:
-        return list(AMR)
+        return methods_of(self.sign_in.acr)
 
 
 @dataclass
@@ -204,6 +216,7 @@ class IssuedToken(TokenMixin):
     expires_at: int
     family: str
     auth_time: int | None = None
+    acr: str | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     #: The thumbprint of the DPoP key the token is bound to, if any.
     jkt: str | None = None

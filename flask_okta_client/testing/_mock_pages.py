@@ -33,6 +33,10 @@ SIGN_IN_PAGE = _page(
 <input type="hidden" name="pending" value="{{ pending }}">
 <label for="username">Username</label>
 <input id="username" name="username" value="{{ login_hint }}" autocomplete="username" autofocus required>
+<label for="acr">Verified with</label>
+<select id="acr" name="acr">
+{% for value in levels %}<option value="{{ value }}"{% if value == level %} selected{% endif %}>{{ value }}</option>
+{% endfor %}</select>
 <button type="submit">Sign in</button>
 </form>""",
 )

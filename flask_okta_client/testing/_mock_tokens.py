@@ -106,16 +106,19 @@ class TokenMinter:
         scope: str | None = None,
         expires_in: int | None = None,
         include_refresh_token: bool = True,
+        *,
+        authentication: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Authlib's token generator hook; lifetimes are fixed, so ``expires_in`` is ignored.
 
         A refresh token is issued only when ``offline_access`` is granted.
+        ``authentication`` (``auth_time``, ``acr``) goes into the access token.
         """
         granted = client.get_allowed_scope(scope)
         if granted is None:
             raise InvalidScopeError()
         refresh = include_refresh_token and "offline_access" in scope_to_list(granted)
-        return self.bearer(client, user, granted, refresh=refresh)
+        return self.bearer(client, user, granted, refresh=refresh, authentication=authentication)
 
     def bearer(
         self,
@@ -125,6 +128,7 @@ class TokenMinter:
         *,
         audience: str | None = None,
         refresh: bool = False,
+        authentication: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A token response with a JWT access token (and maybe a refresh token).
 
@@ -136,7 +140,7 @@ class TokenMinter:
         token: dict[str, Any] = {
             "token_type": "DPoP" if jkt else "Bearer",
             "expires_in": ACCESS_TOKEN_TTL,
-            "access_token": self.access_token(client, user, scope, audience, jkt),
+            "access_token": self.access_token(client, user, scope, audience, jkt, authentication),
             "scope": scope,
         }
         if refresh:
@@ -144,7 +148,8 @@ class TokenMinter:
         return token
 
     def access_token(self, client: MockClient, user: MockUser | None, scope: str, audience: str | None,
-                     jkt: str | None = None) -> str:
+                     jkt: str | None = None, authentication: dict[str, Any] | None = None) -> str:
+        """An Okta-shaped JWT; with a user's sign-in, its ``auth_time`` and ``acr`` (RFC 9068 2.2.1)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "ver": 1,
@@ -163,6 +168,7 @@ class TokenMinter:
             claims["uid"] = user.sub
             if user.groups:
                 claims["groups"] = list(user.groups)
+            claims.update({k: v for k, v in (authentication or {}).items() if v is not None})
         return self.keys.sign(claims)
 
     def id_jag(self, client: MockClient, user: MockUser, audience: str, scope: str) -> str:
@@ -197,7 +203,7 @@ class TokenMinter:
 
 def issued_tokens(token: dict[str, Any], request: OAuth2Request) -> list[IssuedToken]:
     """Records of the tokens in a token response, linked to the grant they came from."""
-    family, auth_time = _lineage(request)
+    family, auth_time, acr = _lineage(request)
     common: dict[str, Any] = {
         "client": request.client,
         "user": request.user,
@@ -205,6 +211,7 @@ def issued_tokens(token: dict[str, Any], request: OAuth2Request) -> list[IssuedT
         "family": family,
         "auth_time": auth_time,
         "jkt": bound_key(),
+        "acr": acr,
     }
     claims = read_claims(token["access_token"])
     access = IssuedToken(
@@ -220,10 +227,11 @@ def issued_tokens(token: dict[str, Any], request: OAuth2Request) -> list[IssuedT
     return [access, refresh]
 
 
-def _lineage(request: OAuth2Request) -> tuple[str, int | None]:
-    """The token family and sign-in time inherited from a code or refresh token."""
-    if request.authorization_code is not None:
-        return request.authorization_code.family, request.authorization_code.get_auth_time()
-    if request.refresh_token is not None:
-        return request.refresh_token.family, request.refresh_token.auth_time
-    return secrets.token_hex(8), None
+def _lineage(request: OAuth2Request) -> tuple[str, int | None, str | None]:
+    """The token family, sign-in time and level inherited from a code or refresh token."""
+    code, refresh_token = request.authorization_code, request.refresh_token
+    if code is not None:
+        return code.family, code.get_auth_time(), code.get_acr()
+    if refresh_token is not None:
+        return refresh_token.family, refresh_token.auth_time, refresh_token.acr
+    return secrets.token_hex(8), None, None

@@ -193,11 +193,14 @@ class MockOktaServer:
 
     # the browser's part
 
-    def login(self, authorize_url: str, username: str) -> str:
+    def login(self, authorize_url: str, username: str, *, acr: str | None = None) -> str:
         """Sign in as ``username`` through the sign-in page; return the redirect back to the client.
 
-        The redirect is not followed. Each call is a fresh browser, with no
-        session, so it counts as two ``authorize`` requests.
+        ``acr`` picks the authentication level on the page (``urn:okta:loa:1fa:pwd``
+        or ``urn:okta:loa:2fa:any``); by default, the first requested in
+        ``acr_values`` that the mock knows, else a password. The redirect is not
+        followed. Each call is a fresh browser, with no session, so it counts as
+        two ``authorize`` requests.
         """
         if not authorize_url.startswith(self.endpoint_url("authorize") + "?"):
             raise ValueError(f"not an authorize URL of this server: {authorize_url}")
@@ -211,7 +214,7 @@ class MockOktaServer:
                 raise MockLoginError(f"no sign-in form (HTTP {page.status_code})")
             answer = browser.post(
                 self.endpoint_url("authorize"),
-                data={"pending": found.group(1), "username": username},
+                data={"pending": found.group(1), "username": username, **({"acr": acr} if acr else {})},
                 allow_redirects=False,
                 timeout=10,
             )

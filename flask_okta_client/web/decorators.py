@@ -15,12 +15,15 @@ from .. import signals
 from ..errors import (
     AccessDenied,
     InsufficientScope,
+    InsufficientUserAuthentication,
     NotAuthenticated,
     OktaError,
     TokenValidationError,
 )
+from ..protocol.step_up import AuthenticationRequirement
 from ..sessions.lifecycle import SessionEnded
 from .authorization import ClaimRequirements, ClaimsCheck
+from .login_options import is_ascii_words, is_max_age
 from .responses import API_REQUEST_KEY, is_page_navigation
 from .user import current_user, forget_user
 
@@ -60,29 +63,62 @@ def view_caller(function: F) -> Callable[..., Any]:
     return function
 
 
-def sign_in_again(error: NotAuthenticated) -> Any:
-    """Send a browser to sign in and come back here; refuse other requests with 401."""
+def sign_in_again(error: NotAuthenticated, step_up: AuthenticationRequirement | None = None) -> Any:
+    """Send a browser to sign in (asking for ``step_up``) and come back here; refuse other requests with 401."""
     if is_page_navigation():
-        return redirect(url_for("okta.login", next=relative_request_url()))
+        params = step_up.login_params() if step_up is not None else {}
+        return redirect(url_for("okta.login", next=relative_request_url(), **params))
     raise error
 
 
-def require_signed_in_user(requirements: ClaimRequirements | None) -> Any:
+def unmet_authentication(step_up: AuthenticationRequirement, claims: Mapping[str, Any]) -> str | None:
+    """Why ``claims`` fall short of ``step_up``, with the configured clock leeway."""
+    state = current_app.extensions["okta"]
+    return step_up.unmet_by(claims, now=state.verifier.clock(), leeway=state.config.clock_skew)
+
+
+def insufficient_authentication(step_up: AuthenticationRequirement) -> InsufficientUserAuthentication:
+    """The RFC 9470 refusal: 401 with a challenge naming the ``acr_values`` and ``max_age`` to ask for."""
+    error = InsufficientUserAuthentication("A stronger or more recent sign-in is needed for this resource.")
+    error.challenge = step_up.challenge(error.description)
+    return error
+
+
+def require_signed_in_user(requirements: ClaimRequirements | None,
+                           step_up: AuthenticationRequirement | None = None) -> Any:
     """``None`` to let the view run, or the response that replaces it.
 
     The access token is refreshed first when it is due and a refresh token is held.
+    A sign-in that falls short of ``step_up`` is sent to sign in again (page loads)
+    or refused with an RFC 9470 challenge (other requests).
     """
     if not current_user.is_authenticated:
-        return sign_in_again(NotAuthenticated("Sign in to use this resource."))
+        return sign_in_again(NotAuthenticated("Sign in to use this resource."), step_up)
     try:
         current_app.extensions["okta"].refresh_current_user()
     except SessionEnded as error:
         signals.refresh_failed.send(current_app._get_current_object(), error=error)
         forget_user()
-        return sign_in_again(error)
+        return sign_in_again(error, step_up)
+    if step_up is not None and unmet_authentication(step_up, current_user.claims) is not None:
+        return sign_in_again(insufficient_authentication(step_up), step_up)
     if requirements is not None and not requirements.allows(current_user.claims):
         raise AccessDenied("Your account is not allowed to see this page.")
     return None
+
+
+def authentication_requirement(acr_values: str | Collection[str] | None,
+                               max_age: int | None) -> AuthenticationRequirement | None:
+    """The step-up requirement of a decorator, checked when the view is decorated."""
+    step_up = AuthenticationRequirement.build(acr_values, max_age)
+    if step_up is None:
+        return None
+    if not all(is_ascii_words(value) and " " not in value for value in step_up.acr_values):
+        raise ValueError(f"acr_values must be ASCII words without spaces, got {acr_values!r}")
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int)
+                                or not is_max_age(str(max_age))):
+        raise ValueError(f"max_age must be a whole number of seconds, got {max_age!r}")
+    return step_up
 
 
 @overload
@@ -91,13 +127,15 @@ def login_required(view: F) -> F: ...
 
 @overload
 def login_required(*, groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
-                   claims_include: Mapping[str, Any] | None = None,
-                   check: ClaimsCheck | None = None) -> Callable[[F], F]: ...
+                   claims_include: Mapping[str, Any] | None = None, check: ClaimsCheck | None = None,
+                   acr_values: str | Collection[str] | None = None,
+                   max_age: int | None = None) -> Callable[[F], F]: ...
 
 
 def login_required(view: F | None = None, *, groups: Collection[str] | str | None = None,
                    claims_equal: Mapping[str, Any] | None = None, claims_include: Mapping[str, Any] | None = None,
-                   check: ClaimsCheck | None = None) -> F | Callable[[F], F]:
+                   check: ClaimsCheck | None = None, acr_values: str | Collection[str] | None = None,
+                   max_age: int | None = None) -> F | Callable[[F], F]:
     """Require a signed-in user, optionally with some claims.
 
     A browser page load without a session is redirected to sign in and back;
@@ -107,15 +145,24 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
         @app.get("/reports")
         @login_required(groups=["Finance"])
         def reports(): ...
+
+    Step-up: with ``acr_values`` (acceptable ``acr`` values, space-separated or
+    a list) or ``max_age`` (seconds since the user authenticated), a sign-in
+    that falls short is sent through a new sign-in asking for them::
+
+        @app.get("/payments")
+        @login_required(acr_values="urn:okta:loa:2fa:any", max_age=300)
+        def payments(): ...
     """
     requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
+    step_up = authentication_requirement(acr_values, max_age)
 
     def decorate(function: F) -> F:
         call = view_caller(function)
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            refusal = require_signed_in_user(requirements)
+            refusal = require_signed_in_user(requirements, step_up)
             if refusal is not None:
                 return refusal
             return call(*args, **kwargs)
@@ -158,7 +205,8 @@ def bearer_token(header: str | None) -> str:
 
 
 def require_bearer_token(scopes: frozenset[str], audience: str | None,
-                         requirements: ClaimRequirements | None) -> None:
+                         requirements: ClaimRequirements | None,
+                         step_up: AuthenticationRequirement | None = None) -> None:
     """Validate the request's access token and check scopes and claims; sets ``g.okta_claims``.
 
     This runs on every API request, so it resolves each context proxy once.
@@ -176,6 +224,8 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
         raise _bearer_refusal(error) from None
     if not scopes <= verified.scopes:
         raise _bearer_refusal(InsufficientScope("The access token lacks a required scope."), sorted(scopes))
+    if step_up is not None and unmet_authentication(step_up, verified.claims) is not None:
+        raise insufficient_authentication(step_up)
     if requirements is not None and not requirements.allows(verified.claims):
         raise _bearer_refusal(AccessDenied("The access token is not allowed to use this resource.",
                                            error="insufficient_scope"))
@@ -189,14 +239,16 @@ def bearer_token_required(view: F) -> F: ...
 @overload
 def bearer_token_required(*, scopes: Collection[str] = (), audience: str | None = None,
                           groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
-                          claims_include: Mapping[str, Any] | None = None,
-                          check: ClaimsCheck | None = None) -> Callable[[F], F]: ...
+                          claims_include: Mapping[str, Any] | None = None, check: ClaimsCheck | None = None,
+                          acr_values: str | Collection[str] | None = None,
+                          max_age: int | None = None) -> Callable[[F], F]: ...
 
 
 def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = (), audience: str | None = None,
                           groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
-                          claims_include: Mapping[str, Any] | None = None,
-                          check: ClaimsCheck | None = None) -> F | Callable[[F], F]:
+                          claims_include: Mapping[str, Any] | None = None, check: ClaimsCheck | None = None,
+                          acr_values: str | Collection[str] | None = None,
+                          max_age: int | None = None) -> F | Callable[[F], F]:
     """Require an Okta access token (``Authorization: Bearer``) with ``scopes``.
 
     Bad or missing tokens get ``401``, missing scopes ``403``, each with an
@@ -206,16 +258,21 @@ def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = ()
         @app.get("/api/messages")
         @bearer_token_required(scopes=["messages:read"])
         def messages(): ...
+
+    With ``acr_values`` or ``max_age``, a token whose ``acr`` or ``auth_time``
+    claims fall short gets ``401`` with RFC 9470's
+    ``error="insufficient_user_authentication"`` challenge.
     """
     required_scopes = frozenset(scopes)
     requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
+    step_up = authentication_requirement(acr_values, max_age)
 
     def decorate(function: F) -> F:
         call = view_caller(function)
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            require_bearer_token(required_scopes, audience, requirements)
+            require_bearer_token(required_scopes, audience, requirements, step_up)
             return call(*args, **kwargs)
 
         return guarded(wrapper, "bearer")  # type: ignore[return-value]

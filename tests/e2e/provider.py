@@ -55,12 +55,15 @@ class OidcProvider:
         authorize_url: str,
         username: str = "alice",
         password: str = "secret",
+        acr: str | None = None,
     ) -> str:
         """Sign in through the provider's dev login and consent pages.
 
         Follows redirects from ``authorize_url`` (submitting the login form and, when
         shown, the consent form) until the provider redirects to a URL outside the
         issuer, and returns that URL (the client's callback) without requesting it.
+        ``acr`` picks the authentication level on the login form (providers started
+        with the ``acrValues`` option).
         """
         response = session.get(authorize_url, allow_redirects=False, timeout=5)
         for _ in range(MAX_REDIRECTS):
@@ -70,7 +73,7 @@ class OidcProvider:
                     return location
                 response = session.get(location, allow_redirects=False, timeout=5)
             elif response.ok and "text/html" in response.headers.get("Content-Type", ""):
-                response = self._submit_interaction(session, response, username, password)
+                response = self._submit_interaction(session, response, username, password, acr)
             else:
                 raise AssertionError(
                     f"unexpected response {response.status_code} from {response.url}: {response.text[:500]}"
@@ -82,7 +85,7 @@ class OidcProvider:
 
     @staticmethod
     def _submit_interaction(
-        session: requests.Session, page: requests.Response, username: str, password: str
+        session: requests.Session, page: requests.Response, username: str, password: str, acr: str | None = None
     ) -> requests.Response:
         prompts = ("login", "consent")
         form = next((form for form in parse_forms(page.text) if form.fields.get("prompt") in prompts), None)
@@ -90,7 +93,7 @@ class OidcProvider:
             raise AssertionError(f"no login or consent form at {page.url}: {page.text[:500]}")
         data = dict(form.fields)
         if form.fields["prompt"] == "login":
-            data.update(login=username, password=password)
+            data.update(login=username, password=password, **({"acr": acr} if acr else {}))
         return session.post(urljoin(page.url, form.action), data=data, allow_redirects=False, timeout=5)
 
 
@@ -127,14 +130,16 @@ def client_registrations(site_origin: str) -> dict[str, dict[str, object]]:
 
 
 @contextmanager
-def running_provider(site_origin: str, work_dir: Path) -> Iterator[OidcProvider]:
+def running_provider(site_origin: str, work_dir: Path,
+                     options: dict[str, object] | None = None) -> Iterator[OidcProvider]:
     """Start oidc-provider (``node`` on PATH) with the clients for ``site_origin``; stop it on exit.
 
-    Its config and stderr log are written to ``work_dir``.
+    ``options`` are added to its CONFIG_JSON (see ``server.mjs``). Its config and
+    stderr log are written to ``work_dir``.
     """
     clients = client_registrations(site_origin)
     config_path = work_dir / "config.json"
-    config_path.write_text(json.dumps({"clients": list(clients.values())}))
+    config_path.write_text(json.dumps({"clients": list(clients.values()), **(options or {})}))
     stderr_path = work_dir / "stderr.log"
 
     with stderr_path.open("w") as stderr:

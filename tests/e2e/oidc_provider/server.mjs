@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 
 import * as jose from 'jose';
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 
 const API_RESOURCE = 'api://default';
 const API_RESOURCE_SERVER = {
@@ -65,13 +65,47 @@ async function generateSigningKeys() {
   }));
 }
 
-function providerConfiguration(clients, keys) {
+// Option "acrValues" (CONFIG_JSON, weakest first): authentication levels for step-up tests. The dev login form
+// takes an `acr` field (default: the weakest), and a sign-in whose level is not among the requested acr_values is
+// asked to sign in again (with prompt=none: login_required). The user may still answer with a weaker level.
+function acrInteractionPolicy() {
+  const policy = interactionPolicy.base();
+  const { Check } = interactionPolicy;
+  policy.get('login').checks.add(new Check('acr_values', 'requested ACR could not be obtained', (ctx) => {
+    const requested = ctx.oidc.params.acr_values?.split(' ') ?? [];
+    if (requested.length === 0 || ctx.oidc.result?.login || requested.includes(ctx.oidc.acr)) {
+      return Check.NO_NEED_TO_PROMPT;
+    }
+    return Check.REQUEST_PROMPT;
+  }));
+  return policy;
+}
+
+function loginWithAcr(provider, acrValues) {
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || !/^\/interaction\/[^/]+$/.test(ctx.path)) return next();
+    const chunks = [];
+    for await (const chunk of ctx.req) chunks.push(chunk);
+    ctx.req.body = Buffer.concat(chunks).toString();  // oidc-provider's own parser reads it from here
+    const form = new URLSearchParams(ctx.req.body);
+    if (form.get('prompt') !== 'login') return next();
+    const acr = acrValues.includes(form.get('acr')) ? form.get('acr') : acrValues[0];
+    const amr = acr === acrValues[0] ? ['pwd'] : ['pwd', 'otp'];
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: form.get('login'), acr, amr } }, {
+      mergeWithLastSubmission: false,
+    });
+    ctx.respond = false;
+  };
+}
+
+function providerConfiguration(clients, keys, { acrValues } = {}) {
   return {
+    ...(acrValues ? { acrValues, interactions: { policy: acrInteractionPolicy() } } : {}),
     clients,
     jwks: { keys: keys.map((key) => key.privateJwk) },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     findAccount,
-    claims: CLAIMS,
+    claims: acrValues ? { ...CLAIMS, acr: null, auth_time: null } : CLAIMS,
     conformIdTokenClaims: false,
     pkce: { required: () => true },
     rotateRefreshToken: true,
@@ -243,12 +277,12 @@ async function main() {
   if (port === undefined || configPath === undefined) {
     throw new Error('usage: node server.mjs PORT CONFIG_JSON');
   }
-  const { clients } = JSON.parse(await readFile(configPath, 'utf8'));
+  const { clients, ...options } = JSON.parse(await readFile(configPath, 'utf8'));
 
   const server = await listen(Number(port));
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const keys = await generateSigningKeys();
-  const provider = new Provider(issuer, providerConfiguration(clients, keys));
+  const provider = new Provider(issuer, providerConfiguration(clients, keys, options));
   const tokens = new TokenService(provider, keys[0], keys.map((key) => key.publicJwk));
 
   provider.registerGrantType(GRANT_TOKEN_EXCHANGE, (ctx) => tokens.tokenExchange(ctx), [
@@ -256,6 +290,7 @@ async function main() {
   ]);
   provider.registerGrantType(GRANT_JWT_BEARER, (ctx) => tokens.jwtBearer(ctx), ['assertion', 'scope']);
   provider.use(tokens.userinfoForJwtAccessTokens());
+  if (options.acrValues) provider.use(loginWithAcr(provider, options.acrValues));
 
   server.on('request', provider.callback());
   process.on('SIGTERM', () => process.exit(0));
