@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, current_app, g, request, session, url_for
 
 from . import signals
-from .config import OktaConfig, load_config
+from .config import OktaConfig, load_config, settings_lookup
 from .errors import (
     AccessDenied,
     ConfigError,
@@ -46,6 +46,11 @@ from .web.decorators import (
     bearer_token_required,
     login_required,
     token_exchange_required,
+)
+from .web.event_hooks import (
+    DEFAULT_ENDING_EVENTS,
+    MIN_EVENT_HOOK_SECRET_LENGTH,
+    make_event_hook_view,
 )
 from .web.responses import error_response
 from .web.user import User, current_user, forget_user, load_user, set_user
@@ -368,6 +373,32 @@ class OktaClient:
         """
         self._after_login.append(callback)
         return callback
+
+    def event_hook(self, app: Flask, rule: str = "/hooks/okta", *, secret_setting: str = "OKTA_EVENT_HOOK_SECRET",
+                   header: str = "Authorization", end_sessions_on: Collection[str] = DEFAULT_ENDING_EVENTS,
+                   endpoint: str = "okta_event_hook") -> None:
+        """Serve an Okta event hook at ``rule`` (after :meth:`init_app`)::
+
+            okta.event_hook(app, "/hooks/okta")        # secret in OKTA_EVENT_HOOK_SECRET
+
+            @signals.okta_event.connect_via("user.lifecycle.create")
+            def welcome(event_type, app, event, **extra):
+                ...
+
+        Events of the ``end_sessions_on`` types end that user's sign-ins on every
+        instance (see back-channel logout); pass ``()`` to only receive signals.
+        """
+        state = app.extensions.get("okta")
+        if state is None:
+            raise ConfigError("okta.event_hook(app, ...) needs okta.init_app(app) first")
+        secret = settings_lookup(app.config, os.environ)(secret_setting)
+        if not isinstance(secret, str) or len(secret.strip()) < MIN_EVENT_HOOK_SECRET_LENGTH:
+            raise ConfigError(f"{secret_setting} must be set to the event hook's secret "
+                              f"(at least {MIN_EVENT_HOOK_SECRET_LENGTH} characters)")
+        if end_sessions_on:
+            state.track_logouts()
+        view = make_event_hook_view(secret.strip(), header, frozenset(end_sessions_on))
+        app.add_url_rule(rule, endpoint, view, methods=["GET", "POST"])
 
     @property
     def state(self) -> OktaState:

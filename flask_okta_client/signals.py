@@ -30,3 +30,6 @@ token_exchanged = _signals.signal("okta-token-exchanged")
 #: Sent with ``sub`` and ``sid`` (either may be ``None``) after a back-channel logout ended the
 #: sign-ins they name.
 backchannel_logout = _signals.signal("okta-backchannel-logout")
+#: Sent for each new event of an Okta event hook delivery, with the event type as sender and
+#: ``app`` and ``event`` (the event object) as arguments: ``okta_event.connect_via("user.lifecycle.create")``.
+okta_event = _signals.signal("okta-event")
