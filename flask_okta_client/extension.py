@@ -146,14 +146,17 @@ class OktaState:
     def pushed_params(self, params: dict[str, str]) -> dict[str, str]:
         """RFC 9126: with PAR the browser carries only ``client_id`` and ``request_uri``.
 
-        In ``auto`` mode a provider that offers PAR gets PAR; if it fails, the
-        sign-in fails rather than falling back to parameters in the URL.
+        ``auto`` pushes only when discovery says the provider requires it, so an
+        anonymous page load costs no outbound call otherwise; ``always`` pushes
+        every time. A failed push fails the sign-in, never falls back to the URL.
         """
-        endpoint = self.metadata.get().get("pushed_authorization_request_endpoint")
-        if self.config.use_par == "never" or (endpoint is None and self.config.use_par == "auto"):
+        metadata = self.metadata.get()
+        mode = self.config.use_par
+        if mode == "never" or (mode == "auto" and metadata.get("require_pushed_authorization_requests") is not True):
             return params
-        if endpoint is None:
-            raise ProviderError("OKTA_USE_PAR is 'always' but the provider offers no pushed authorization endpoint.")
+        if metadata.get("pushed_authorization_request_endpoint") is None:
+            raise ProviderError("Pushed authorization requests are required (by OKTA_USE_PAR or the provider) "
+                                "but the provider offers no pushed authorization endpoint.")
         request_uri, _ = self.client.push_authorization_request(params)
         return {"client_id": self.config.client_id, "request_uri": request_uri}
 

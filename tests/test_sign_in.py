@@ -48,7 +48,7 @@ def test_sign_in_lands_on_the_next_url_as_the_user(client, okta_mock_server):
 
 
 def test_sign_in_with_pushed_authorization_request(okta_settings, okta_mock_server):
-    client = make_site(okta_settings, OKTA_USE_PAR="auto").test_client()
+    client = make_site(okta_settings, OKTA_USE_PAR="always").test_client()
     location = start_login(client)
     assert set(query(location)) == {"client_id", "request_uri"}
     assert okta_mock_server.count("par") == 1
@@ -57,7 +57,7 @@ def test_sign_in_with_pushed_authorization_request(okta_settings, okta_mock_serv
 
 
 def test_failed_pushed_authorization_request_is_an_error_not_a_downgrade(okta_settings, okta_mock_server):
-    client = make_site(okta_settings, OKTA_USE_PAR="auto").test_client()
+    client = make_site(okta_settings, OKTA_USE_PAR="always").test_client()
     okta_mock_server.fail_next("par", status=400, body='{"error": "invalid_request"}')
     response = client.get("/login")
     assert response.status_code in (400, 502)

@@ -136,7 +136,7 @@ def discovery_document(realm: Realm) -> dict[str, Any]:
         "prompt_values_supported": ["none", "login"],
         "acr_values_supported": list(AUTHENTICATION_LEVELS),
         "request_parameter_supported": False,
-        "require_pushed_authorization_requests": False,
+        "require_pushed_authorization_requests": realm.require_par,
         "authorization_response_iss_parameter_supported": True,
         "dpop_signing_alg_values_supported": list(PROOF_ALGORITHMS),
     }
@@ -220,6 +220,8 @@ class _Views:
     def authorize(self) -> Response | tuple[str, int]:
         if request.method == "POST":
             return self._submit_sign_in()
+        if self.realm.require_par and "request_uri" not in request.args:
+            return _error_page(InvalidRequestError("This server requires pushed authorization requests."))
         try:
             params = self._take_pushed_request() if "request_uri" in request.args else None
             sign_in = self._current_sign_in(params or request.args)

@@ -285,7 +285,7 @@ class JWTBearerGrant(_JWTBearerGrant):
         claims = super().process_assertion_claims(assertion)
         if self.server_signed and claims.get("client_id") not in (None, self.request.client.client_id):
             raise InvalidGrantError("The assertion was issued to another client.")
-        if "jti" in claims and not self.server.store.first_use(claims["iss"], claims["jti"]):
+        if "jti" in claims and not self.server.store.first_use(claims["iss"], claims["jti"], claims["exp"]):
             raise InvalidGrantError("The assertion was already used.")
         self.request.scope = _bounded_scope(self.request.payload.scope, claims.get("scope"))
         return claims
@@ -338,7 +338,7 @@ class ClientAssertion(JWTBearerClientAssertion):
         return [realm.issuer, *(realm.url(name) for name in ("token", "par", "revoke", "introspect"))]
 
     def validate_jti(self, claims: dict[str, Any], jti: str) -> bool:
-        return self.server.store.first_use(claims["sub"], jti)
+        return self.server.store.first_use(claims["sub"], jti, claims["exp"])
 
     def resolve_client_public_key(self, client: MockClient) -> KeySet | OctKey:
         if self.CLIENT_AUTH_METHOD == "client_secret_jwt":

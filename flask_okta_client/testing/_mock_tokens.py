@@ -46,13 +46,14 @@ class Realm:
     with its endpoints below the issuer, or, for ``auth_server_id="org"``, the org
     authorization server (the base URL is the issuer, the endpoints are under ``/oauth2/v1/``).
     ``issuer_path`` (``""``, ``/realms/x``, ``/{tenant}/v2.0``…) puts the issuer there
-    instead, with the endpoints below it.
+    instead, with the endpoints below it. ``require_par``: authorization requests must be pushed.
     """
 
     auth_server_id: str = "default"
     audience: str = "api://default"
     base_url: str | None = None
     issuer_path: str | None = None
+    require_par: bool = False
 
     def __post_init__(self) -> None:
         if self.issuer_path is not None and self.issuer_path != "" and (

@@ -8,6 +8,8 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
+#: How many requests the log keeps (the newest); counts cover every request.
+LOG_LIMIT = 10_000
 ENDPOINT_NAMES = ("discovery", "keys", "authorize", "token", "userinfo", "revoke", "introspect", "par", "logout")
 # What Okta answers when a rate limit is exceeded (with X-Rate-Limit-* headers).
 OKTA_RATE_LIMIT_BODY = {
@@ -70,13 +72,15 @@ class Traffic:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._log: list[LoggedRequest] = []
+        self._log: deque[LoggedRequest] = deque(maxlen=LOG_LIMIT)
+        self._counts: Counter[str] = Counter()
         self._faults: dict[str, deque[Fault]] = {}
 
     def record(self, endpoint: str, method: str, path: str) -> Fault | None:
         """Log a request and return the fault it should suffer, if any."""
         with self._lock:
             self._log.append(LoggedRequest(endpoint, method, path, time.time()))
+            self._counts[endpoint] += 1
             queue = self._faults.get(endpoint)
             if not queue:
                 return None
@@ -99,9 +103,10 @@ class Traffic:
 
     def counts(self) -> Counter[str]:
         with self._lock:
-            return Counter(entry.endpoint for entry in self._log)
+            return Counter(self._counts)
 
     def reset(self) -> None:
         with self._lock:
             self._log.clear()
+            self._counts.clear()
             self._faults.clear()

@@ -50,11 +50,13 @@ class MockOktaServer:
     """A mock Okta custom authorization server running in a daemon thread."""
 
     def __init__(self, *, port: int = 0, auth_server_id: str = "default", audience: str = "api://default",
-                 issuer_path: str | None = None) -> None:
+                 issuer_path: str | None = None, require_par: bool = False) -> None:
         """``auth_server_id="org"`` serves Okta's org authorization server (the issuer is the base URL);
-        ``issuer_path`` serves another provider's shape (``""``, ``/realms/x``, ``/{tenant}/v2.0``)."""
+        ``issuer_path`` serves another provider's shape (``""``, ``/realms/x``, ``/{tenant}/v2.0``);
+        ``require_par`` refuses authorization requests that were not pushed (and says so in discovery)."""
         self._requested_port = port
-        self._realm = Realm(auth_server_id=auth_server_id, audience=audience, issuer_path=issuer_path)
+        self._realm = Realm(auth_server_id=auth_server_id, audience=audience, issuer_path=issuer_path,
+                            require_par=require_par)
         self._store = Store()
         self._keys = KeyRing()
         self._traffic = Traffic()
@@ -165,7 +167,7 @@ class MockOktaServer:
 
     @property
     def request_log(self) -> list[LoggedRequest]:
-        """Every request received since the last ``reset()``, oldest first."""
+        """The requests received since the last ``reset()`` (the newest 10,000), oldest first."""
         return self._traffic.log
 
     def count(self, endpoint: str) -> int:
@@ -186,6 +188,11 @@ class MockOktaServer:
         answers normally after the delay. Faults queue up.
         """
         self._traffic.inject(endpoint, Fault(status, body, delay, times, dict(headers or {}), reset))
+
+    def held(self) -> dict[str, int]:
+        """How many ``codes``, ``tokens``, ``pushed`` requests, ``pending`` sign-ins and used assertion
+        ``jtis`` the server holds; expired ones are purged as new ones arrive."""
+        return self._store.held()
 
     def reset(self) -> None:
         """Forget the request log and any pending faults."""

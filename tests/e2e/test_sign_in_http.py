@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.e2e.forms import parse_forms
-from tests.e2e.site import Site, new_browser
+from tests.e2e.site import Site, create_site_app, new_browser
 
 pytestmark = pytest.mark.e2e
 
@@ -97,12 +97,23 @@ def test_sign_in_lands_on_the_next_page(site: Site, signed_in: SignIn) -> None:
     assert "<code>alice</code>" in page.text
 
 
-def test_authorization_request_is_pushed(site: Site) -> None:
-    """The provider offers PAR (RFC 9126), so the browser only carries client_id and request_uri."""
+def test_authorization_request_is_pushed_with_use_par_always(site: Site) -> None:
+    """With PAR (RFC 9126) the browser only carries client_id and request_uri, and still signs in."""
+    with site.serving(create_site_app(site.provider, "web", OKTA_USE_PAR="always")):
+        browser = new_browser()
+        authorize_url = start_sign_in(site, browser, next="/protected")
+        assert set(query_of(authorize_url)) == {"client_id", "request_uri"}
+        assert query_of(authorize_url)["client_id"] == "web-client"
+        callback = get(browser, site.provider.login(browser, authorize_url))
+        assert location(callback) == site.url("/protected")
+
+
+def test_auto_does_not_push_where_the_provider_offers_but_does_not_require_par(site: Site) -> None:
+    """An anonymous page load costs no outbound call: the request travels in the URL."""
     authorize_url = start_sign_in(site, new_browser(), next="/protected")
 
-    assert set(query_of(authorize_url)) == {"client_id", "request_uri"}
-    assert query_of(authorize_url)["client_id"] == "web-client"
+    assert {"client_id", "state", "nonce", "code_challenge", "redirect_uri"} <= set(query_of(authorize_url))
+    assert "request_uri" not in query_of(authorize_url)
 
 
 def test_profile_shows_id_token_claims(site: Site, signed_in: SignIn) -> None:
