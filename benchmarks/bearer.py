@@ -128,7 +128,7 @@ def make_app(issuer: str, floor: Callable[[str], Any]):
 
     app = Flask("bench")
     app.config.update(
-        SECRET_KEY="bench-not-secret",
+        SECRET_KEY="bench-not-secret-0123456789abcdefghij",
         OKTA_ISSUER=issuer,
         OKTA_CLIENT_ID=CLIENT_ID,
         OKTA_AUDIENCE=AUDIENCE,

@@ -12,6 +12,7 @@ import configparser
 import ipaddress
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,7 @@ class OktaConfig:
     dpop_proof_algorithms: tuple[str, ...] = DPOP_PROOF_ALGORITHMS
     dpop_proof_max_age: int = 60
     dpop_require_nonce: bool = False
+    session_cookie_name: str = "okta_session"
 
     @property
     def is_org_authorization_server(self) -> bool:
@@ -313,6 +315,11 @@ def _acr_values(key: str, value: Any) -> str:
     if not is_ascii_words(text):
         raise ConfigError(f"{key} must be space-separated ASCII words (at most {MAX_TEXT_LENGTH} characters), got {text!r}")
     return text
+def _cookie_name(key: str, value: Any) -> str:
+    name = _text(key, value)
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ConfigError(f"{key} must be letters, digits, '_' and '-' only, got {name!r}")
+    return name
 
 
 def _relative_path(key: str, value: Any) -> str:
@@ -406,6 +413,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         ),
         dpop_proof_max_age=_int("OKTA_DPOP_PROOF_MAX_AGE", get_or("OKTA_DPOP_PROOF_MAX_AGE", 60), minimum=1),
         dpop_require_nonce=_bool("OKTA_DPOP_REQUIRE_NONCE", get_or("OKTA_DPOP_REQUIRE_NONCE", False)),
+        session_cookie_name=_cookie_name("OKTA_SESSION_COOKIE_NAME", get_or("OKTA_SESSION_COOKIE_NAME", "okta_session")),
     )
     if config.refresh_timeout < config.http_timeout:
         raise ConfigError(

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, current_app, g, request, session, url_for
+from flask import Flask, Response, current_app, g, url_for
+from werkzeug.exceptions import InternalServerError
 
 from . import signals
 from .config import OktaConfig, load_config, settings_lookup
@@ -33,12 +34,13 @@ from .protocol.step_up import (
     AuthenticationRequirement,
 )
 from .protocol.verifier import TokenVerifier
+from .sessions.cookie import CookieSettings, CookieWriter, SignInCookie, request_cookie
 from .sessions.lifecycle import SignInLifecycle
 from .sessions.logout import LogoutRegistry, build_logout_cache
 from .sessions.sealing import TokenSealer
 from .sessions.server_store import ServerSideTokenStore, filesystem_store, redis_store
 from .sessions.session_store import SessionTokenStore
-from .sessions.storage import SESSION_KEY, SignedInUser, TokenStore, token_type_of
+from .sessions.storage import SignedInUser, TokenStore, token_type_of
 from .sessions.transactions import LoginTransaction, begin_login
 from .web.app_wide import require_login_everywhere
 from .web.backchannel import backchannel_logout
@@ -52,8 +54,8 @@ from .web.event_hooks import (
     MIN_EVENT_HOOK_SECRET_LENGTH,
     make_event_hook_view,
 )
-from .web.responses import error_response
-from .web.user import User, current_user, forget_user, load_user, set_user
+from .web.responses import error_response, failed_error_page_response
+from .web.user import User, current_user, forget_user, set_user
 from .web.views import CSRF_SESSION_KEY, create_blueprint, csrf_token
 
 log = logging.getLogger("flask_okta_client")
@@ -72,7 +74,7 @@ def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
     lifetime = config.session_absolute_timeout
     lock_timeout = config.http_timeout * 2 + 5
     if value == "session":
-        return SessionTokenStore(app, sealer)
+        return SessionTokenStore(sealer, config.session_cookie_name)
     if isinstance(value, str) and value.startswith(REDIS_SCHEMES):
         return redis_store(value, sealer, lifetime, lock_timeout)
     if isinstance(value, (str, os.PathLike)):
@@ -98,6 +100,7 @@ class OktaState:
         self.client = ProviderClient(config, self.metadata, self.http, dpop=self.dpop)
         self.grants = Grants(config, self.client, self.http)
         self.store = build_token_store(app, config)
+        self.cookie = CookieSettings.for_app(app, config.session_cookie_name)
         self.lifecycle = SignInLifecycle(config, self.store, self.client, self.verifier)
         self.logouts = LogoutRegistry(config.issuer, self.store,
                                       build_logout_cache(config.logout_cache, self.store,
@@ -120,6 +123,10 @@ class OktaState:
         if not isinstance(listed, list):
             return None
         return tuple(alg for alg in listed if isinstance(alg, str)) or None
+
+    def sign_in_cookie(self) -> SignInCookie:
+        """This request's sign-in cookie (read on first use)."""
+        return request_cookie(self.cookie.name)
 
     # -- starting a sign-in -------------------------------------------------
 
@@ -235,15 +242,15 @@ class OktaState:
         return None
 
     def store_login(self, session: MutableMapping[str, Any], stored: SignedInUser) -> None:
-        """Drop what a previous sign-in left, keep the new sign-in, and take a new session id
-        where the session interface can. Other session keys are kept.
+        """Drop what a previous sign-in left, keep the new sign-in under a new sign-in cookie,
+        and take a new session id where the session interface can. Other session keys are kept.
 
         The id is renewed after the sign-in is stored: Flask-Session leaves an empty
         session's id as it is, and the session may hold nothing else by now.
         """
         self.forget_sign_in(session)
-        self.store.save(session, stored)
-        self.logouts.signed_in(session, stored)
+        self.store.save(self.sign_in_cookie(), stored)
+        self.logouts.signed_in(self.sign_in_cookie(), stored)
         regenerate = getattr(current_app.session_interface, "regenerate", None)
         if callable(regenerate):
             regenerate(session)
@@ -254,7 +261,7 @@ class OktaState:
     def refresh_current_user(self, *, force: bool = False) -> SignedInUser:
         """Make the current user's access token fresh (refreshing if due or ``force``)."""
         stored = current_user.stored
-        refreshed = self.lifecycle.ensure_fresh(session, stored, force=force)
+        refreshed = self.lifecycle.ensure_fresh(self.sign_in_cookie(), stored, force=force)
         if refreshed is not stored:
             set_user(refreshed)
             if refreshed.access_token != stored.access_token:
@@ -278,7 +285,7 @@ class OktaState:
         token = {"access_token": result.access_token, "expires_at": result.expires_at, "scope": result.scope,
                  "issued_token_type": result.issued_token_type, "token_type": result.token_type}
         updated = stored.with_exchanged(key, token)
-        self.store.save(session, updated)
+        self.store.save(self.sign_in_cookie(), updated)
         set_user(updated)
         signals.token_exchanged.send(current_app._get_current_object(), user=current_user._get_current_object(),
                                      audience=audience)
@@ -286,13 +293,13 @@ class OktaState:
 
     def forget_sign_in(self, session: MutableMapping[str, Any]) -> None:
         """Remove the stored sign-in (server-side entry included) and its CSRF token."""
-        self.store.clear(session)
+        self.store.clear(self.sign_in_cookie())
         session.pop(CSRF_SESSION_KEY, None)
         forget_user()
 
     def end_session(self, session: MutableMapping[str, Any]) -> str | None:
         """Forget the sign-in locally, revoke its tokens; the ID token for the provider's sign-out."""
-        stored = self.store.load(session)
+        stored = self.store.load(self.sign_in_cookie())
         self.forget_sign_in(session)
         if stored is None:
             return None
@@ -316,13 +323,18 @@ def format_timestamp(value: float | None) -> str:
     return datetime.fromtimestamp(value, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def enforce_session_lifetime() -> None:
-    """Apply the idle and absolute timeouts on every request of a signed-in session.
+def apply_cookie_defaults(app: Flask, config: OktaConfig) -> None:
+    """``SameSite=Lax`` unless the app chose; ``Secure`` when the site's configured URLs are https.
 
-    Requests without cookies (API calls) do not open the session at all.
+    Per request, the sign-in cookie is also ``Secure`` whenever the request came over
+    https (``request.is_secure``; behind a TLS-terminating proxy, with ``ProxyFix``).
     """
-    if request.environ.get("HTTP_COOKIE") and SESSION_KEY in session:
-        load_user()
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    if app.config.get("PREFERRED_URL_SCHEME") == "https" or (config.redirect_uri or "").startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    if config.session_cookie_name == app.config.get("SESSION_COOKIE_NAME"):
+        raise ConfigError("OKTA_SESSION_COOKIE_NAME must differ from SESSION_COOKIE_NAME")
 
 
 class OktaClient:
@@ -349,14 +361,17 @@ class OktaClient:
         from .cli import okta_cli
 
         config = load_config(app.config)
-        app.extensions["okta"] = OktaState(app, config, self._after_login)
+        apply_cookie_defaults(app, config)
+        state = app.extensions["okta"] = OktaState(app, config, self._after_login)
         blueprint = create_blueprint(config.url_prefix)
         if config.backchannel_logout:
             blueprint.add_url_rule(config.backchannel_logout_path, "backchannel_logout", backchannel_logout,
                                    methods=["POST"])
         app.register_blueprint(blueprint)
         app.register_error_handler(OktaError, error_response)
-        app.before_request(enforce_session_lifetime)
+        if InternalServerError not in app.error_handler_spec[None][500]:
+            app.register_error_handler(InternalServerError, failed_error_page_response)
+        app.after_request(CookieWriter(state.cookie))
         if config.require_login:
             app.before_request(require_login_everywhere)
         app.context_processor(lambda: {"current_user": current_user, "okta_csrf_token": csrf_token})

@@ -10,19 +10,30 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_okta_client.sessions.storage import SignedInUser
+from flask_okta_client.testing.tokens import set_sign_in_cookie
 
 OFFLINE_SCOPES = "openid profile email offline_access"
 
 
+def with_cookies_of(app: Flask, client: FlaskClient) -> Any:
+    """A request context of ``app`` carrying the cookies ``client`` holds."""
+    header = "; ".join(f"{cookie.key}={cookie.value}" for cookie in client._cookies.values())
+    return app.test_request_context(headers={"Cookie": header} if header else {})
+
+
 def stored_user(app: Flask, client: FlaskClient) -> SignedInUser | None:
-    with app.test_request_context(), client.session_transaction() as session:
-        return app.extensions["okta"].store.load(session)
+    with with_cookies_of(app, client):
+        state = app.extensions["okta"]
+        return state.store.load(state.sign_in_cookie())
 
 
 def change_stored_user(app: Flask, client: FlaskClient, **changes: Any) -> None:
-    with app.test_request_context(), client.session_transaction() as session:
-        store = app.extensions["okta"].store
-        store.save(session, replace(store.load(session), **changes))
+    with with_cookies_of(app, client):
+        state = app.extensions["okta"]
+        cookie = state.sign_in_cookie()
+        state.store.save(cookie, replace(state.store.load(cookie), **changes))
+    if cookie.changed:
+        set_sign_in_cookie(client, cookie.value)
 
 
 def expire_access_token(app: Flask, client: FlaskClient) -> None:
@@ -30,5 +41,8 @@ def expire_access_token(app: Flask, client: FlaskClient) -> None:
 
 
 def share_cookies(source: FlaskClient, target: FlaskClient) -> None:
-    cookie = source.get_cookie("session")
-    target.set_cookie("session", cookie.value)
+    """Give ``target`` every cookie ``source`` holds (a copied browser profile)."""
+    for cookie in list(target._cookies.values()):
+        target.delete_cookie(cookie.key, domain=cookie.domain, path=cookie.path)
+    for cookie in source._cookies.values():
+        target.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)

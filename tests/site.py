@@ -22,7 +22,7 @@ from flask_okta_client.testing import MockOktaServer
 
 def make_site(settings: dict[str, Any], **config: Any) -> Flask:
     app = Flask(__name__)
-    app.config.update({"SECRET_KEY": "test-secret-key-0123456789", "OKTA_USE_PAR": "never", **settings})
+    app.config.update({"SECRET_KEY": "test-secret-key-0123456789abcdefghij", "OKTA_USE_PAR": "never", **settings})
     app.config.update(config)
     OktaClient(app)
 
@@ -95,7 +95,7 @@ def csrf_token(client: FlaskClient, logout_path: str = "/logout") -> str:
 def app_for_client(server: MockOktaServer, client: Any, settings: dict[str, Any] | None = None) -> Flask:
     """A bare app with the extension, registered at ``server`` as ``client`` (a MockClient)."""
     app = Flask(__name__)
-    app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client.client_id, SECRET_KEY="test")
+    app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client.client_id, SECRET_KEY="test-secret-key-0123456789abcdefghij")
     if client.client_secret:
         app.config["OKTA_CLIENT_SECRET"] = client.client_secret
     app.config.update(settings or {})

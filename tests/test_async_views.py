@@ -19,7 +19,7 @@ from flask_okta_client import (
 @pytest.fixture
 def app(okta_settings) -> Flask:
     app = Flask(__name__)
-    app.config.update(SECRET_KEY="test-secret-key-0123456789", **okta_settings)
+    app.config.update(SECRET_KEY="test-secret-key-0123456789abcdefghij", **okta_settings)
     OktaClient(app)
 
     @app.get("/reports")

@@ -179,7 +179,7 @@ def test_redis_store_logout_on_one_instance_ends_the_sign_in_on_the_other(okta_s
     browser = a.test_client()
     sign_in(browser, server, "alice")
     on_b = b.test_client()
-    on_b.set_cookie("session", browser.get_cookie("session").value)
+    on_b.set_cookie("okta_session", browser.get_cookie("okta_session").value)
     assert signed_in_as(on_b) != "home anonymous"
     assert post_logout(b, logout_token(server, sid="sid-alice")).status_code == 200
     assert signed_in_as(on_b) == "home anonymous"

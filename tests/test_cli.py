@@ -33,7 +33,7 @@ def make_app(server: MockOktaServer) -> Callable[..., Flask]:
                                               scopes=("openid", "api.read")))
         app = Flask(__name__)
         app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client.client_id,
-                          OKTA_CLIENT_SECRET=client.client_secret, SECRET_KEY="test", **settings)
+                          OKTA_CLIENT_SECRET=client.client_secret, SECRET_KEY="test-secret-key-0123456789abcdefghij", **settings)
         OktaClient(app)
         if "okta" not in app.cli.commands:
             app.cli.add_command(okta_cli)
@@ -151,7 +151,7 @@ def test_check_says_why_the_issuer_is_unreachable(tmp_path: Path) -> None:
 
     app = Flask(__name__)
     app.config.update(OKTA_ISSUER=f"http://127.0.0.1:{closed_port()}/oauth2/default", OKTA_CLIENT_ID="0oa-client",
-                      SECRET_KEY="test")
+                      SECRET_KEY="test-secret-key-0123456789abcdefghij")
     OktaClient(app)
     result = app.test_cli_runner().invoke(args=["okta", "check"])
     assert result.exit_code == 1

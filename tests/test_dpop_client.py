@@ -78,7 +78,7 @@ def test_refresh_from_another_key_is_refused(okta_settings, okta_mock_server):
     second = make_site(okta_settings, **DPOP)  # same SECRET_KEY, so it reads the same session cookie
     expire_access_token(second, client)
     with second.test_client() as other:
-        other.set_cookie("session", client.get_cookie("session").value)
+        other.set_cookie("okta_session", client.get_cookie("okta_session").value)
         response = other.get("/protected", headers={"Accept": "application/json"})
     assert response.status_code == 401
 

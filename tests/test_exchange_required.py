@@ -25,7 +25,7 @@ def okta():
 @pytest.fixture
 def site(okta, okta_settings):
     app = Flask(__name__)
-    app.config.update(SECRET_KEY="exchange-test-secret-0123456789", OKTA_USE_PAR="never", **okta_settings)
+    app.config.update(SECRET_KEY="exchange-test-secret-0123456789abcdef", OKTA_USE_PAR="never", **okta_settings)
     okta.init_app(app)
 
     @app.get("/orders")

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from flask_okta_client.cli import okta_cli
+from flask_okta_client.sessions.cookie import SignInCookie
 from flask_okta_client.sessions.server_store import StoreUnavailable
 from tests.site import make_site
 
@@ -29,9 +30,8 @@ app.config.update(SECRET_KEY="s" * 32, TESTING=True, OKTA_ISSUER="https://exampl
                   OKTA_CLIENT_ID="0oa-client", OKTA_TOKEN_STORE=sys.argv[1])
 OktaClient(app)
 with app.test_request_context():
-    from flask import session
-    session["_okta"] = {"h": "handle"}
-    with app.extensions["okta"].store.refresh_lock(session):
+    from flask_okta_client.sessions.cookie import SignInCookie
+    with app.extensions["okta"].store.refresh_lock(SignInCookie("h" * 43)):
         print("locked")
 """
 
@@ -47,11 +47,11 @@ def test_directory_store_answers_busy_when_another_refresh_holds_the_lock(okta_s
     app = make_site(okta_settings, OKTA_TOKEN_STORE=str(tmp_path / "tokens"), OKTA_HTTP_TIMEOUT=0.1)
     store = app.extensions["okta"].store
     store.lock_timeout = 0.2
-    session = {"_okta": {"h": "one-sign-in"}}
+    cookie = SignInCookie("a" * 43)  # one sign-in's handle
     holding, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with store.refresh_lock(session):
+        with store.refresh_lock(cookie):
             holding.set()
             release.wait(30)
 
@@ -61,7 +61,7 @@ def test_directory_store_answers_busy_when_another_refresh_holds_the_lock(okta_s
 
     def contend() -> None:
         try:
-            with store.refresh_lock(session):
+            with store.refresh_lock(cookie):
                 outcome.append(None)
         except BaseException as exc:  # noqa: BLE001 - reported below
             outcome.append(exc)

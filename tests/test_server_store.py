@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,8 @@ from tests.lifecycle_helpers import (
     share_cookies,
     stored_user,
 )
-from tests.site import make_site, sign_in
+from tests.redis_server import free_port
+from tests.site import csrf_token, make_site, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,8 +31,8 @@ def test_directory_store_keeps_tokens_off_the_cookie(okta_settings, okta_mock_se
     app = make_site(okta_settings, OKTA_TOKEN_STORE=str(tmp_path / "tokens"))
     client = app.test_client()
     sign_in(client, okta_mock_server)
-    cookie = client.get_cookie("session").value
-    assert len(cookie) < 200
+    assert len(client.get_cookie("okta_session").value) < 200
+    assert client.get_cookie("session") is None
     assert client.get("/protected").status_code == 200
     assert any((tmp_path / "tokens").iterdir())
 
@@ -54,7 +54,7 @@ def test_redis_store_signs_in_and_keeps_only_a_handle_in_the_cookie(okta_setting
     app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url)
     client = app.test_client()
     sign_in(client, okta_mock_server)
-    assert len(client.get_cookie("session").value) < 200
+    assert len(client.get_cookie("okta_session").value) < 200
     assert client.get("/protected").status_code == 200
 
 
@@ -84,21 +84,12 @@ def test_unreachable_redis_answers_503_for_a_signed_in_session(okta_settings, ok
     app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url)
     client = app.test_client()
     sign_in(client, okta_mock_server)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead_port = sock.getsockname()[1]
-    broken = make_site(okta_settings, OKTA_TOKEN_STORE=f"redis://127.0.0.1:{dead_port}/0")
+    broken = make_site(okta_settings, OKTA_TOKEN_STORE=f"redis://127.0.0.1:{free_port()}/0")
     browser = broken.test_client()
     share_cookies(client, browser)
     assert browser.get("/protected").status_code == 503
     share_cookies(browser, client)  # what the browser kept after the outage
     assert client.get("/protected").status_code == 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -138,12 +129,12 @@ def test_concurrent_requests_across_two_processes_refresh_once(okta_mock_server,
     login = browser.get(f"{origin_a}/login?next=/protected", allow_redirects=False)
     callback = okta_mock_server.login(login.headers["Location"], "alice")
     assert browser.get(callback, allow_redirects=False).headers["Location"] == "/protected"
-    cookie = browser.cookies.get("session")
+    cookie = browser.cookies.get("okta_session")
 
     # Age the shared entry from a third instance with the same settings.
     local_instance = make_site({k: v for k, v in settings.items()}, SECRET_KEY="shared-secret-key-0123456789abcdef")
     client = local_instance.test_client()
-    client.set_cookie("session", cookie)
+    client.set_cookie("okta_session", cookie)
     expire_access_token(local_instance, client)
 
     okta_mock_server.fail_next("token", status=None, delay=0.5)
@@ -152,7 +143,7 @@ def test_concurrent_requests_across_two_processes_refresh_once(okta_mock_server,
     def visit(origin: str) -> int:
         with requests.Session() as session:
             session.trust_env = False
-            session.cookies.set("session", cookie)
+            session.cookies.set("okta_session", cookie)
             return session.get(f"{origin}/protected", allow_redirects=False, timeout=20).status_code
 
     statuses = run_concurrently([lambda origin=origin: visit(origin) for origin in [origin_a, origin_b] * 5])
@@ -165,8 +156,7 @@ def test_expired_session_removes_the_server_side_entry(okta_settings, okta_mock_
     client = app.test_client()
     sign_in(client, okta_mock_server)
     store = app.extensions["okta"].store
-    with client.session_transaction() as session:
-        handle = session["_okta"]["h"]
+    handle = client.get_cookie("okta_session").value
     change_stored_user(app, client, last_seen_at=time.time() - 61)
     assert client.get("/protected").status_code == 302
     assert store.cache.get(store.cache_key(handle)) is None
@@ -179,9 +169,52 @@ def test_redis_entries_are_sealed(okta_settings, okta_mock_server, redis_url):
     client = app.test_client()
     sign_in(client, okta_mock_server)
     user = stored_user(app, client)
-    with client.session_transaction() as session:
-        handle = session["_okta"]["h"]
-    raw = redis.Redis.from_url(redis_url).get(f"okta:login:{handle}")
+    handle = client.get_cookie("okta_session").value
+    keys = redis.Redis.from_url(redis_url).keys("okta:signin:*")
+    raw = redis.Redis.from_url(redis_url).get("okta:" + app.extensions["okta"].store.cache_key(handle))
     assert raw is not None
     assert user.access_token.encode() not in raw
     assert user.id_token.split(".")[1].encode() not in raw
+    assert not any(handle.encode() in key for key in keys)  # a listing of the keys gives no cookie away
+
+
+def test_an_entry_copied_under_another_handle_does_not_sign_in_as_its_owner(okta_settings, okta_mock_server,
+                                                                           redis_url):
+    import redis
+
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url)
+    store = app.extensions["okta"].store
+    victim, attacker = app.test_client(), app.test_client()
+    sign_in(victim, okta_mock_server, "alice")
+    sign_in(attacker, okta_mock_server, "mallory")
+    victim_page = victim.get("/").get_data(as_text=True)
+    server = redis.Redis.from_url(redis_url)
+
+    def entry_key(client) -> str:
+        return "okta:" + store.cache_key(client.get_cookie("okta_session").value)
+
+    server.set(entry_key(attacker), server.get(entry_key(victim)))
+
+    assert attacker.get("/").get_data(as_text=True) == "home anonymous"
+    assert attacker.get("/protected").status_code == 302
+    assert victim.get("/").get_data(as_text=True) == victim_page
+
+
+def test_signing_out_ends_every_copy_of_the_cookie(okta_settings, okta_mock_server, redis_url):
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url)
+    browser, copy = app.test_client(), app.test_client()
+    sign_in(browser, okta_mock_server)
+    share_cookies(browser, copy)
+    assert copy.get("/protected").status_code == 200
+
+    browser.post("/logout", data={"csrf_token": csrf_token(browser)})
+
+    assert copy.get("/protected").status_code == 302
+    assert copy.get("/").get_data(as_text=True) == "home anonymous"
+
+
+def test_a_handle_of_the_wrong_shape_costs_no_store_read(okta_settings, okta_mock_server):
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    client = app.test_client()
+    client.set_cookie("okta_session", "not-a-handle")
+    assert client.get("/").get_data(as_text=True) == "home anonymous"

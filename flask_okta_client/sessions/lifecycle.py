@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import OktaConfig
@@ -13,6 +13,7 @@ from ..errors import NotAuthenticated, TokenValidationError
 from ..protocol.client import GrantError, ProviderClient
 from ..protocol.singleflight import SingleFlight
 from ..protocol.verifier import TokenVerifier
+from .cookie import SignInCookie
 from .storage import SignedInUser, TokenStore
 
 log = logging.getLogger("flask_okta_client")
@@ -44,30 +45,30 @@ class SignInLifecycle:
         #: Set when sign-ins must be checked against back-channel logouts as they are read.
         self.has_ended: Callable[[SignedInUser], bool] | None = None
 
-    def current(self, session: MutableMapping[str, Any]) -> SignedInUser | None:
+    def current(self, cookie: SignInCookie) -> SignedInUser | None:
         """The live sign-in; an idle or too old one is removed (server-side entry included)."""
-        user = self.store.load(session)
+        user = self.store.load(cookie)
         if user is None:
             return None
         now = time.time()
         if now - user.signed_in_at > self.config.session_absolute_timeout or \
                 now - user.last_seen_at > self.config.session_idle_timeout:
             log.info("okta: session expired; signing out")
-            self.store.clear(session)
+            self.store.clear(cookie)
             return None
         if self.has_ended is not None and self.has_ended(user):
             log.info("okta: the provider ended this session; signing out")
-            self.store.clear(session)
+            self.store.clear(cookie)
             return None
         if now - user.last_seen_at > min(TOUCH_INTERVAL, self.config.session_idle_timeout / 10):
             user = user.touched(now)
-            self.store.save(session, user)
+            self.store.save(cookie, user)
         return user
 
     def refresh_due(self, user: SignedInUser) -> bool:
         return user.expires_at is not None and user.expires_at - self.config.refresh_leeway <= time.time()
 
-    def ensure_fresh(self, session: MutableMapping[str, Any], user: SignedInUser, *,
+    def ensure_fresh(self, cookie: SignInCookie, user: SignedInUser, *,
                      force: bool = False) -> SignedInUser:
         """Refresh the access token if it is (nearly) expired and a refresh token is held.
 
@@ -77,8 +78,8 @@ class SignInLifecycle:
         """
         if user.refresh_token is None or not (force or self.refresh_due(user)):
             return user
-        with self.store.refresh_lock(session):
-            latest = self.store.load(session)
+        with self.store.refresh_lock(cookie):
+            latest = self.store.load(cookie)
             if latest is None:
                 raise SessionEnded("Your session has ended. Please sign in again.")
             if latest.refresh_token != user.refresh_token or not (force or self.refresh_due(latest)):
@@ -89,10 +90,10 @@ class SignInLifecycle:
                 token = self.refreshes.run(key, lambda: self._redeem(latest))
             except (GrantError, TokenValidationError) as exc:
                 log.info("okta: refresh failed (%s); ending the session", exc.error)
-                self.store.clear(session)
+                self.store.clear(cookie)
                 raise SessionEnded("Your session has ended. Please sign in again.") from None
             refreshed = latest.refreshed(token)
-            self.store.save(session, refreshed)
+            self.store.save(cookie, refreshed)
         return refreshed
 
     def _redeem(self, user: SignedInUser) -> dict[str, Any]:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from .cookie import SignInCookie
 from .server_store import (
     KEY_PREFIX,
     ServerSideTokenStore,
@@ -99,13 +100,13 @@ class LogoutRegistry:
 
     # -- when a sign-in is stored or read ------------------------------------
 
-    def signed_in(self, session: MutableMapping[str, Any], user: SignedInUser) -> None:
+    def signed_in(self, cookie: SignInCookie, user: SignedInUser) -> None:
         """Index a newly stored sign-in of a server-side store by what may end it."""
         if not (self.enabled and self.server_side):
             return
         store = self.store
         assert isinstance(store, ServerSideTokenStore)
-        entry = store.entry_key(session)
+        entry = store.entry_key(cookie)
         if entry is None:
             return
         indexes = [self._key("logout-index", kind, value) for kind, value in sign_in_matches(user.claims)]

@@ -1,18 +1,21 @@
-"""Tokens on the server in a cachelib cache; the session cookie carries only a random handle.
+"""Tokens on the server in a cachelib cache; the sign-in cookie carries only a random handle.
 
 ``OKTA_TOKEN_STORE`` may be a ``redis://`` (or ``rediss://``, ``valkey://``)
 URL, a directory for cachelib's ``FileSystemCache``, or any cachelib cache.
-Entries are sealed like the session store's cookie, so a dump of the cache does
-not reveal tokens. With Redis, refreshes of one session take a short Redis lock,
-so several processes and machines never redeem the same refresh token twice.
+An entry is kept under a digest of its handle and sealed with the handle as
+associated data: a dump of the cache reveals neither tokens nor handles, and an
+entry copied under another handle does not open. A signed-in request costs one
+cache read. With Redis, refreshes of one session take a short Redis lock, so
+several processes and machines never redeem the same refresh token twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,12 +23,15 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ..errors import ConfigError, OktaError
+from .cookie import SignInCookie
 from .sealing import TokenSealer
-from .storage import SESSION_KEY, SignedInUser
+from .storage import SignedInUser
 
 log = logging.getLogger("flask_okta_client")
 
 KEY_PREFIX = "okta:"
+# What secrets.token_urlsafe(32) makes; anything else is not worth a cache read.
+HANDLE_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class StoreUnavailable(OktaError):
@@ -48,14 +54,19 @@ def reachable() -> Iterator[None]:
         raise StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.") from None
 
 
-def _handle(session: MutableMapping[str, Any]) -> str | None:
-    stored = session.get(SESSION_KEY)
-    handle = stored.get("h") if isinstance(stored, dict) else None
+def _handle(cookie: SignInCookie) -> str | None:
+    handle = cookie.value
+    return handle if handle is not None and HANDLE_PATTERN.fullmatch(handle) else None
+
+
+def _legacy_handle(cookie: SignInCookie) -> str | None:
+    """The handle an earlier version kept in Flask's session (``{"h": handle}``)."""
+    handle = cookie.legacy.get("h") if isinstance(cookie.legacy, dict) else None
     return handle if isinstance(handle, str) else None
 
 
 class ServerSideTokenStore:
-    """Keeps each sign-in in ``cache`` under ``okta:login:<handle>``, for ``lifetime`` seconds."""
+    """Keeps each sign-in in ``cache`` under ``okta:signin:<digest of its handle>``, for ``lifetime`` seconds."""
 
     def __init__(self, cache: Any, sealer: TokenSealer, lifetime: int, lock_timeout: float,
                  redis_client: Any = None, lock_dir: Path | None = None) -> None:
@@ -68,39 +79,50 @@ class ServerSideTokenStore:
 
     @staticmethod
     def cache_key(handle: str) -> str:
-        return f"login:{handle}"
+        return f"signin:{hashlib.sha256(handle.encode()).hexdigest()}"
 
-    def entry_key(self, session: MutableMapping[str, Any]) -> str | None:
-        """The cache key of this session's sign-in, if it has one."""
-        handle = _handle(session)
+    def entry_key(self, cookie: SignInCookie) -> str | None:
+        """The cache key of this cookie's sign-in, if it has one."""
+        handle = _handle(cookie)
         return None if handle is None else self.cache_key(handle)
 
     _reachable = staticmethod(reachable)
 
-    def load(self, session: MutableMapping[str, Any]) -> SignedInUser | None:
-        handle = _handle(session)
+    def load(self, cookie: SignInCookie) -> SignedInUser | None:
+        handle = _handle(cookie)
         if handle is None:
+            self._drop_legacy_entry(cookie)
             return None
         with self._reachable():
-            return self.sealer.open(self.cache.get(self.cache_key(handle)))
+            sealed = self.cache.get(self.cache_key(handle))
+        return self.sealer.open(sealed, handle.encode()) if sealed is not None else None
 
-    def save(self, session: MutableMapping[str, Any], user: SignedInUser) -> None:
-        handle = _handle(session) or secrets.token_urlsafe(32)
+    def save(self, cookie: SignInCookie, user: SignedInUser) -> None:
+        handle = _handle(cookie) or secrets.token_urlsafe(32)
         with self._reachable():
-            self.cache.set(self.cache_key(handle), self.sealer.seal(user), timeout=self.lifetime)
-        session[SESSION_KEY] = {"h": handle}
+            self.cache.set(self.cache_key(handle), self.sealer.seal(user, handle.encode()), timeout=self.lifetime)
+        if handle != cookie.value:
+            cookie.set(handle)
 
-    def clear(self, session: MutableMapping[str, Any]) -> None:
-        handle = _handle(session)
-        session.pop(SESSION_KEY, None)
+    def clear(self, cookie: SignInCookie) -> None:
+        handle = _handle(cookie)
+        cookie.clear()
         if handle is not None:
             with self._reachable():
                 self.cache.delete(self.cache_key(handle))
 
+    def _drop_legacy_entry(self, cookie: SignInCookie) -> None:
+        """An earlier version's entry is not bound to its handle: it is deleted, never opened."""
+        handle = _legacy_handle(cookie)
+        if handle is not None:
+            cookie.legacy = None
+            with self._reachable():
+                self.cache.delete(f"login:{handle}")
+
     @contextmanager
-    def refresh_lock(self, session: MutableMapping[str, Any]) -> Iterator[None]:
+    def refresh_lock(self, cookie: SignInCookie) -> Iterator[None]:
         """A Redis lock, a file lock for a directory store, or nothing for other caches."""
-        handle = _handle(session)
+        handle = _handle(cookie)
         if handle is None:
             yield
             return

@@ -1,24 +1,26 @@
 """What a sign-in leaves behind, and the stores that keep it between requests.
 
 Two built-ins: :class:`~flask_okta_client.sessions.session_store.SessionTokenStore`
-(tokens encrypted inside Flask's session cookie) and
+(tokens sealed inside the sign-in cookie) and
 :class:`~flask_okta_client.sessions.server_store.ServerSideTokenStore` (tokens in a
-cachelib cache, e.g. Redis; the cookie carries only a random handle). Pick one
-with ``OKTA_TOKEN_STORE``.
+cachelib cache, e.g. Redis; the sign-in cookie carries only a random handle).
+Pick one with ``OKTA_TOKEN_STORE``. Both keep the sign-in out of Flask's session
+(see :mod:`~flask_okta_client.sessions.cookie`).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..protocol.validation import b64url_decode
 
-SESSION_KEY = "_okta"
+if TYPE_CHECKING:
+    from .cookie import SignInCookie
 
 
 @dataclass(frozen=True)
@@ -108,18 +110,18 @@ def expiry_of(token: Mapping[str, Any]) -> float | None:
 
 
 class TokenStore(Protocol):
-    """Keeps one :class:`SignedInUser` per browser session."""
+    """Keeps one :class:`SignedInUser` per browser, found through its sign-in cookie."""
 
-    def load(self, session: MutableMapping[str, Any]) -> SignedInUser | None:
-        """The sign-in of this session, if any."""
+    def load(self, cookie: SignInCookie) -> SignedInUser | None:
+        """The sign-in this cookie stands for, if any."""
 
-    def save(self, session: MutableMapping[str, Any], user: SignedInUser) -> None:
-        """Store ``user`` for this session (replacing what was there)."""
+    def save(self, cookie: SignInCookie, user: SignedInUser) -> None:
+        """Store ``user`` for this cookie (replacing what was there)."""
 
-    def clear(self, session: MutableMapping[str, Any]) -> None:
-        """Forget this session's sign-in, here and in any server-side entry."""
+    def clear(self, cookie: SignInCookie) -> None:
+        """Forget this cookie's sign-in, here and in any server-side entry."""
 
-    def refresh_lock(self, session: MutableMapping[str, Any]) -> Iterator[None]:
+    def refresh_lock(self, cookie: SignInCookie) -> Iterator[None]:
         """A context manager held while this session's tokens are refreshed.
 
         Stores shared by several processes make it cross-process.

@@ -4,7 +4,7 @@ Example::
 
     @pytest.fixture
     def app(okta_settings):
-        app = create_app({**okta_settings, "SECRET_KEY": "test"})
+        app = create_app({**okta_settings, "SECRET_KEY": "test", "TESTING": True})
         return app
 
     def test_reports_need_finance_group(client, okta_sign_in):

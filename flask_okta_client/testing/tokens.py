@@ -9,6 +9,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from ..sessions.cookie import SignInCookie, split
 from ..sessions.storage import SignedInUser
 from ..web.user import User
 from .mock_server import MockOktaServer
@@ -61,7 +62,6 @@ class TestTokens:
     def sign_in(self, client: FlaskClient, username: str = "tester", *, refresh_token: str | None = None,
                 access_token_lifetime: int = 3600, **claims: Any) -> User:
         """Store a sign-in for ``client`` as if it had completed the login flow."""
-        state = client.application.extensions["okta"]
         stored = SignedInUser(
             id_token=self.id_token(username, **claims),
             access_token=self.access_token(username=username, lifetime=access_token_lifetime),
@@ -69,6 +69,24 @@ class TestTokens:
             expires_at=time.time() + access_token_lifetime,
             scope="openid profile email",
         )
-        with client.application.test_request_context(), client.session_transaction() as session:
-            state.store.save(session, stored)
+        store_sign_in(client, stored)
         return User(stored)
+
+
+def store_sign_in(client: FlaskClient, stored: SignedInUser) -> None:
+    """Give ``client`` a new sign-in cookie for ``stored`` (replacing any it had)."""
+    state = client.application.extensions["okta"]
+    with client.application.test_request_context():
+        cookie = SignInCookie(None)
+        state.store.save(cookie, stored)
+    set_sign_in_cookie(client, cookie.value)
+
+
+def set_sign_in_cookie(client: FlaskClient, value: str | None) -> None:
+    """Make ``value`` the sign-in cookie ``client`` sends (``None``: none), split as the site splits it."""
+    name = client.application.extensions["okta"].cookie.name
+    for old in [c.key for c in client._cookies.values() if c.key == name or c.key.startswith(f"{name}.")]:
+        client.delete_cookie(old)
+    for key, chunk in split(name, value or "").items():
+        if chunk:
+            client.set_cookie(key, chunk)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Response, jsonify, render_template, request
+from werkzeug.exceptions import InternalServerError
 
 from ..errors import OktaError
+from .user import leave_unloaded_user_anonymous
 
 log = logging.getLogger("flask_okta_client")
 
@@ -38,6 +40,7 @@ def error_response(error: OktaError) -> Response:
     if error.status >= 500:
         log.warning("okta: answering %s (%s) to %s %s", error.status, error.error, request.method, request.path)
     if is_page_navigation():
+        leave_unloaded_user_anonymous()  # the page's layout may read current_user: no store behind it
         response = Response(render_template("okta/error.html", error=error), status=error.status)
     else:
         response = jsonify(error=error.error, error_description=error.description)
@@ -48,3 +51,11 @@ def error_response(error: OktaError) -> Response:
     if error.status == 503 or error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after or DEFAULT_RETRY_AFTER)
     return response
+
+
+def failed_error_page_response(error: InternalServerError) -> Response | InternalServerError:
+    """An :class:`OktaError` raised while another error page rendered (its layout read
+    ``current_user`` while the token store was down) gets its own answer, not a 500."""
+    if isinstance(error.original_exception, OktaError):
+        return error_response(error.original_exception)
+    return error

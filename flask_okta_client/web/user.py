@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, session
+from flask import current_app, request
 from werkzeug.local import LocalProxy
 
+from ..errors import OktaError
 from ..sessions.storage import SignedInUser
 
 
@@ -89,12 +90,27 @@ USER_KEY = "flask_okta_client.user"
 
 
 def load_user() -> User | AnonymousUser:
-    """The user of this request, loaded once per request (timeouts enforced)."""
-    user = request.environ.get(USER_KEY)
+    """The user of this request, loaded on first use (timeouts enforced, the idle clock rolled).
+
+    If loading failed in this request (the token store is down), the user is
+    anonymous from then on, so the error page can render without the store.
+    """
+    environ = request.environ
+    user = environ.get(USER_KEY)
     if user is None:
-        stored = current_app.extensions["okta"].lifecycle.current(session)
+        state = current_app.extensions["okta"]
+        try:
+            stored = state.lifecycle.current(state.sign_in_cookie())
+        except OktaError:
+            environ[USER_KEY] = AnonymousUser()
+            raise
         user = set_user(stored)
     return user
+
+
+def leave_unloaded_user_anonymous() -> None:
+    """For error pages: a user not loaded yet shows as anonymous, without opening the store."""
+    request.environ.setdefault(USER_KEY, AnonymousUser())
 
 
 def set_user(stored: SignedInUser | None) -> User | AnonymousUser:

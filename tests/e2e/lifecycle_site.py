@@ -24,7 +24,7 @@ from flask_okta_client import OktaClient, current_user
 from tests.e2e.provider import OidcProvider
 
 DOWNSTREAM_AUDIENCE = "api://downstream"
-SESSION_COOKIE = "session"
+SESSION_COOKIE = "okta_session"  # the sign-in cookie
 
 
 def unverified_claims(token: str) -> dict[str, Any]:

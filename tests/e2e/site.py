@@ -81,19 +81,12 @@ class Site:
         finally:
             self._dispatcher.app = previous
 
-    def session_data(self, browser: requests.Session) -> dict[str, Any]:
-        """The (signed, not encrypted) Flask session cookie ``browser`` holds, decoded with the app's key."""
-        cookie = browser.cookies.get(self.app.config.get("SESSION_COOKIE_NAME", "session"))
-        if cookie is None:
-            return {}
-        serializer = self.app.session_interface.get_signing_serializer(self.app)
-        assert serializer is not None
-        return serializer.loads(cookie)
-
     def signed_in_user(self, browser: requests.Session) -> Any:
         """The sign-in (claims and tokens) the site keeps for ``browser``, through the extension's token store."""
-        with self.app.test_request_context():
-            return self.app.extensions["okta"].store.load(self.session_data(browser))
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
+        with self.app.test_request_context(headers={"Cookie": cookies}):
+            state = self.app.extensions["okta"]
+            return state.store.load(state.sign_in_cookie())
 
 
 @contextmanager
