@@ -10,6 +10,7 @@ from flask import jsonify
 
 from flask_okta_client import bearer_token_required, current_token, login_required
 from flask_okta_client.protocol.step_up import AuthenticationRequirement
+from tests.lifecycle_helpers import stored_user
 from tests.site import add_cart_views, local, make_site, query, sign_in
 
 TWO_FACTOR = "urn:okta:loa:2fa:any"
@@ -143,8 +144,7 @@ def test_a_strong_recent_bearer_token_is_accepted(client, okta_access_token):
 
 def test_an_access_token_from_a_two_factor_sign_in_is_accepted(client, okta_mock_server):
     sign_in(client, okta_mock_server, "alice", acr_values=TWO_FACTOR, max_age="300")
-    with client.application.test_request_context(), client.session_transaction() as stored:
-        access_token = client.application.extensions["okta"].store.load(stored).access_token
+    access_token = stored_user(client.application, client).access_token
     response = client.get("/api/transfers", headers={"Authorization": f"Bearer {access_token}"})
     assert (response.status_code, response.json) == (200, {"acr": TWO_FACTOR})
 
