@@ -17,12 +17,18 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 
 from .. import signals
 from ..errors import ExpiredLoginError, LoginError, OktaError
 from ..sessions import transactions
 from .decorators import login_required
+from .initiated_login import (
+    INITIATED_LOGIN_PARAMS,
+    initiated_login_target,
+    is_initiated_login,
+)
 from .login_options import login_options
 from .redirects import safe_next_url
 from .user import User, current_user
@@ -65,12 +71,34 @@ def landing_url() -> str:
 
 
 def login() -> Response:
-    """Start the authorization code flow with PKCE and send the browser to the provider."""
+    """Start the authorization code flow with PKCE and send the browser to the provider.
+
+    With ``iss`` it is a third-party-initiated login: ``target_link_uri`` is where to land.
+    """
     state = okta()
-    next_url = safe_next_url(request.args.get("next")) or landing_url()
+    if request.method == "POST":
+        return relay_initiated_login()
+    if is_initiated_login(request.args):
+        site_origins = [request.host_url, *filter(None, [state.config.redirect_uri])]
+        next_url = initiated_login_target(request.args, issuer=state.config.issuer,
+                                          site_origins=site_origins) or landing_url()
+    else:
+        next_url = safe_next_url(request.args.get("next")) or landing_url()
     options = login_options(request.args, state.config)
     authorize_url = state.begin_login(session, next_url=next_url, options=options)
     return no_store(redirect(authorize_url))
+
+
+def relay_initiated_login() -> Response:
+    """A third-party-initiated login posted as a form: sent on as a GET with the same parameters.
+
+    A cross-site POST carries no ``SameSite=Lax`` session cookie; starting the
+    sign-in here would give the browser a new, empty session in place of its own.
+    """
+    if not is_initiated_login(request.form):
+        raise LoginError("Only a third-party-initiated login (with iss) may be posted to this route.")
+    params = [(name, value) for name in INITIATED_LOGIN_PARAMS for value in request.form.getlist(name)]
+    return no_store(redirect(f"{url_for('okta.login')}?{urlencode(params)}", code=303))
 
 
 def provider_error() -> LoginError:
@@ -163,7 +191,7 @@ def logout_callback() -> Response:
 
 def create_blueprint(url_prefix: str) -> Blueprint:
     blueprint = Blueprint("okta", __name__, template_folder=TEMPLATES, url_prefix=url_prefix or None)
-    blueprint.add_url_rule("/login", "login", login, methods=["GET"])
+    blueprint.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     blueprint.add_url_rule("/authorization-code/callback", "callback", callback, methods=["GET"])
     blueprint.add_url_rule("/profile", "profile", profile, methods=["GET"])
     blueprint.add_url_rule("/logout", "logout_confirmation", logout_confirmation, methods=["GET"])
