@@ -98,7 +98,31 @@ function loginWithAcr(provider, acrValues) {
   };
 }
 
-function providerConfiguration(clients, keys, { acrValues } = {}) {
+// Option "backchannelLogoutUris" (CONFIG_JSON, client_id -> URI): Back-Channel Logout 1.0 for those clients, with
+// backchannel_logout_session_required. The sites under test listen on loopback, which oidc-provider's own fetch
+// refuses (SSRF protection), so logout tokens go out through a fetch that reaches loopback addresses only.
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+async function loopbackOnlyFetch(url, { dispatcher: _ssrfProtection, ...options }) {
+  if (!LOOPBACK_HOSTS.has(new URL(url).hostname)) {
+    throw new Error(`outbound request to ${url} refused by the test provider (loopback only)`);
+  }
+  return globalThis.fetch(url, options);
+}
+
+function withBackchannelLogout(clients, uris) {
+  return clients.map((client) => (uris[client.client_id] ? {
+    ...client,
+    backchannel_logout_uri: uris[client.client_id],
+    backchannel_logout_session_required: true,
+  } : client));
+}
+
+function providerConfiguration(clients, keys, { acrValues, backchannelLogoutUris } = {}) {
+  const backchannel = backchannelLogoutUris ? {
+    clients: withBackchannelLogout(clients, backchannelLogoutUris),
+    fetch: loopbackOnlyFetch,
+  } : {};
   return {
     ...(acrValues ? { acrValues, interactions: { policy: acrInteractionPolicy() } } : {}),
     clients,
@@ -130,7 +154,9 @@ function providerConfiguration(clients, keys, { acrValues } = {}) {
           return API_RESOURCE_SERVER;
         },
       },
+      backchannelLogout: { enabled: Boolean(backchannelLogoutUris) },
     },
+    ...backchannel,
   };
 }
 
