@@ -13,12 +13,15 @@ from .errors import (
     TokenValidationError,
 )
 from .extension import OktaClient
+from .protocol.api_session import ApiSession, ForeignOriginError
 from .web.decorators import bearer_token_required, current_token, login_required, public
 from .web.user import current_user
 
 __all__ = [
     "AccessDenied",
+    "ApiSession",
     "ConfigError",
+    "ForeignOriginError",
     "InsufficientScope",
     "LoginError",
     "NotAuthenticated",

@@ -19,6 +19,8 @@ class OktaError(Exception):
     challenge: str | None = None
     #: Seconds for the answer's ``Retry-After`` (503 answers get a default when it is unset).
     retry_after: int | None = None
+    #: Other headers of the answer, such as a fresh ``DPoP-Nonce``.
+    headers: dict[str, str] | None = None
 
     def __init__(self, description: str, *, error: str | None = None, status: int | None = None) -> None:
         super().__init__(description)

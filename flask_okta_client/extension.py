@@ -22,10 +22,12 @@ from .errors import (
     ProviderError,
     TokenValidationError,
 )
+from .protocol.api_session import ApiSession
 from .protocol.bearer import AccessTokenValidator
 from .protocol.client import ProviderClient
 from .protocol.discovery import MetadataCache
 from .protocol.dpop import DPoPSigner
+from .protocol.dpop_proof import NonceIssuer, ProofValidator
 from .protocol.grants import Grants, TokenResult
 from .protocol.http import HttpClient
 from .protocol.jwks import JwksCache
@@ -42,6 +44,7 @@ from .sessions.server_store import ServerSideTokenStore, filesystem_store, redis
 from .sessions.session_store import SessionTokenStore
 from .sessions.storage import SignedInUser, TokenStore, token_type_of
 from .sessions.transactions import LoginTransaction, begin_login
+from .web.api_tokens import client_credentials_token, exchanged_token, user_token
 from .web.app_wide import require_login_everywhere
 from .web.backchannel import backchannel_logout
 from .web.decorators import (
@@ -85,6 +88,14 @@ def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
     raise ConfigError("OKTA_TOKEN_STORE must be 'session', a redis:// URL, a directory or a cachelib cache")
 
 
+def secret_bytes(app: Flask) -> bytes:
+    """The app's ``SECRET_KEY``, which keys the API's DPoP nonces (shared by every instance)."""
+    secret = app.config.get("SECRET_KEY")
+    if not secret:
+        raise ConfigError("OKTA_DPOP_REQUIRE_NONCE needs the app's SECRET_KEY to sign nonces")
+    return secret.encode() if isinstance(secret, str) else bytes(secret)
+
+
 class OktaState:
     """Everything one Flask app needs to talk to its provider; in ``app.extensions["okta"]``."""
 
@@ -109,6 +120,10 @@ class OktaState:
         if config.backchannel_logout:
             self.track_logouts()
         self.access_tokens = AccessTokenValidator(config, self.verifier, self.client)
+        self.dpop_proofs = ProofValidator(
+            config.dpop_proof_algorithms, config.dpop_proof_max_age, config.clock_skew, self.logouts.first_use,
+            NonceIssuer(secret_bytes(app)) if config.dpop_require_nonce else None,
+        )
         self.after_login = after_login
 
     def track_logouts(self) -> None:
@@ -269,11 +284,12 @@ class OktaState:
         return refreshed
 
     def exchange_for_current_user(self, *, audience: str, scope: str | None, requested_token_type: str | None,
-                                  target_issuer: str | None) -> Mapping[str, Any]:
-        """A token for ``audience`` exchanged from the user's tokens, cached per session until near expiry."""
+                                  target_issuer: str | None, force: bool = False) -> Mapping[str, Any]:
+        """A token for ``audience`` exchanged from the user's tokens, cached per session until near expiry
+        (``force`` exchanges again, e.g. after the API refused the cached token)."""
         stored = current_user.stored
         key = " ".join([audience, scope or "", requested_token_type or "", target_issuer or ""])
-        cached = self.lifecycle.cached_exchange(stored, key)
+        cached = None if force else self.lifecycle.cached_exchange(stored, key)
         if cached is not None:
             return cached
         if target_issuer is not None:
@@ -290,6 +306,23 @@ class OktaState:
         signals.token_exchanged.send(current_app._get_current_object(), user=current_user._get_current_object(),
                                      audience=audience)
         return token
+
+    def api_session(self, base_url: str, *, audience: str | None = None, scope: str | None = None,
+                    client_credentials: bool = False, allowed_origins: Collection[str] = ()) -> ApiSession:
+        """A ``requests.Session`` for the API at ``base_url``; see :meth:`OktaClient.api_session`."""
+        if audience is not None and client_credentials:
+            raise ValueError("api_session: give audience (a token exchange) or client_credentials, not both")
+        if audience is not None:
+            source = exchanged_token(self, audience, scope)
+        elif client_credentials:
+            source = client_credentials_token(self, scope)
+        elif scope is not None:
+            raise ValueError("api_session: scope goes with audience= or client_credentials=True; the user's "
+                             "own token has the scopes granted at sign-in")
+        else:
+            source = user_token(self)
+        return ApiSession(base_url, source, dpop=self.dpop, timeout=self.config.http_timeout,
+                          allowed_origins=allowed_origins)
 
     def forget_sign_in(self, session: MutableMapping[str, Any]) -> None:
         """Remove the stored sign-in (server-side entry included) and its CSRF token."""
@@ -443,6 +476,22 @@ class OktaClient:
     def client_credentials_token(self, scope: str | list[str] | None = None) -> TokenResult:
         """A machine-to-machine access token, cached until near expiry."""
         return self.state.grants.client_credentials_token(scope)
+
+    def api_session(self, base_url: str, *, audience: str | None = None, scope: str | None = None,
+                    client_credentials: bool = False, allowed_origins: Collection[str] = ()) -> ApiSession:
+        """A ``requests.Session`` that calls the API at ``base_url`` with an access token::
+
+            with okta.api_session("https://api.example.com/") as api:
+                messages = api.get("v1/messages").json()
+
+        The token is the signed-in user's (refreshed when due), or one exchanged
+        for ``audience`` (with ``scope``), or the app's own client-credentials
+        token (``client_credentials=True``, with ``scope``); with ``OKTA_DPOP``
+        each request also carries a DPoP proof. Requests to any other origin
+        than ``base_url``'s (or ``allowed_origins``) raise ``ForeignOriginError``.
+        """
+        return self.state.api_session(base_url, audience=audience, scope=scope,
+                                      client_credentials=client_credentials, allowed_origins=allowed_origins)
 
     def revoke_token(self, token: str, token_type_hint: str = "access_token") -> bool:
         return self.state.client.revoke(token, token_type_hint)

@@ -27,11 +27,24 @@ log = logging.getLogger("flask_okta_client")
 
 
 class VerifiedToken(NamedTuple):
-    """A token that passed validation: read-only claims, its scopes and expiry."""
+    """A token that passed validation: read-only claims, its scopes, expiry and DPoP key binding."""
 
     claims: Mapping[str, Any]
     scopes: frozenset[str]
     expires_at: float
+    #: ``cnf.jkt``: the thumbprint of the DPoP key the token is bound to (RFC 9449 §6), if any.
+    jkt: str | None = None
+
+
+def bound_key(claims: Mapping[str, Any]) -> str | None:
+    """``cnf.jkt`` of a token; a confirmation this site cannot check (mTLS, say) refuses the token."""
+    cnf = claims.get("cnf")
+    if cnf is None:
+        return None
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    if not isinstance(jkt, str) or not jkt:
+        raise TokenValidationError("The token is bound to a key in a way this site cannot check.")
+    return jkt
 
 
 class VerifiedTokenCache:
@@ -124,7 +137,8 @@ class AccessTokenValidator:
             claims = self._introspect(token, audience)
         else:
             claims = self.verifier.verify_access_token(raw, audience=audience)
-        verified = VerifiedToken(MappingProxyType(claims), token_scopes(claims), float(claims["exp"]))
+        verified = VerifiedToken(MappingProxyType(claims), token_scopes(claims), float(claims["exp"]),
+                                 bound_key(claims))
         self.cache.put(key, verified)
         return verified
 

@@ -86,9 +86,10 @@ class TokenCache:
         self._tokens: dict[Any, TokenResult] = {}
         self._flight: SingleFlight[TokenResult] = SingleFlight()
 
-    def get(self, key: Any, fetch: Callable[[], TokenResult]) -> TokenResult:
+    def get(self, key: Any, fetch: Callable[[], TokenResult], *, force: bool = False) -> TokenResult:
+        """The cached token for ``key`` while fresh (unless ``force``), else a fetched one."""
         token = self._tokens.get(key)
-        if token is not None and token.fresh():
+        if token is not None and token.fresh() and not force:
             return token
         return self._flight.run(key, lambda: self._keep(key, fetch()))
 
@@ -110,12 +111,13 @@ class Grants:
         self._target_metadata: dict[str, MetadataCache] = {}
         self._target_clients: dict[str, ProviderClient] = {}
 
-    def client_credentials_token(self, scope: Scope = None) -> TokenResult:
-        """An app-only access token, cached per set of scopes until 60 s before it expires."""
+    def client_credentials_token(self, scope: Scope = None, *, force: bool = False) -> TokenResult:
+        """An app-only access token, cached per set of scopes until 60 s before it expires
+        (``force`` fetches a new one, e.g. after an API refused the cached one)."""
         words = scope_words(scope)
         return self._client_credentials.get(frozenset(words), lambda: TokenResult.from_response(
             self.client.token_request("client credentials grant", "client_credentials", **scope_param(words))
-        ))
+        ), force=force)
 
     def token_exchange(
         self,

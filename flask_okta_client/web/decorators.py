@@ -23,6 +23,12 @@ from ..errors import (
 from ..protocol.step_up import AuthenticationRequirement
 from ..sessions.lifecycle import SessionEnded
 from .authorization import ClaimRequirements, ClaimsCheck
+from .dpop_auth import (
+    DPOP_SCHEME,
+    dpop_challenge,
+    dpop_verified_token,
+    refuse_bound_token_as_bearer,
+)
 from .login_options import is_ascii_words, is_max_age
 from .responses import API_REQUEST_KEY, is_page_navigation
 from .user import current_user, forget_user
@@ -215,20 +221,30 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
     context = app_ctx._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
     environ[API_REQUEST_KEY] = True
+    state = context.app.extensions["okta"]
+    header = environ.get("HTTP_AUTHORIZATION")
+    dpop = header is not None and header[:5].lower() == DPOP_SCHEME
     try:
         if environ.get("QUERY_STRING") or environ.get("CONTENT_TYPE"):
             refuse_token_outside_the_header(req)
-        token = bearer_token(environ.get("HTTP_AUTHORIZATION"))
-        verified = context.app.extensions["okta"].access_tokens.validate(token, audience)
+        if dpop:
+            verified = dpop_verified_token(state, req, header, audience)
+        else:
+            verified = state.access_tokens.validate(bearer_token(header), audience)
+            if verified.jkt is not None:
+                dpop = True  # the client must come back with DPoP
+                refuse_bound_token_as_bearer(verified)
     except (NotAuthenticated, TokenValidationError) as error:
-        raise _bearer_refusal(error) from None
+        raise (dpop_challenge(error, state) if dpop else _bearer_refusal(error)) from None
     if not scopes <= verified.scopes:
-        raise _bearer_refusal(InsufficientScope("The access token lacks a required scope."), sorted(scopes))
+        error = InsufficientScope("The access token lacks a required scope.")
+        raise dpop_challenge(error, state, " ".join(sorted(scopes))) if dpop else \
+            _bearer_refusal(error, sorted(scopes))
     if step_up is not None and unmet_authentication(step_up, verified.claims) is not None:
         raise insufficient_authentication(step_up)
     if requirements is not None and not requirements.allows(verified.claims):
-        raise _bearer_refusal(AccessDenied("The access token is not allowed to use this resource.",
-                                           error="insufficient_scope"))
+        error = AccessDenied("The access token is not allowed to use this resource.", error="insufficient_scope")
+        raise dpop_challenge(error, state) if dpop else _bearer_refusal(error)
     context.g.okta_claims = verified.claims
 
 

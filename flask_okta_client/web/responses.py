@@ -48,6 +48,8 @@ def error_response(error: OktaError) -> Response:
     response.headers["Cache-Control"] = "no-store"
     if error.challenge is not None:
         response.headers["WWW-Authenticate"] = error.challenge
+    if error.headers:
+        response.headers.update(error.headers)
     if error.status == 503 or error.retry_after is not None:
         response.headers["Retry-After"] = str(error.retry_after or DEFAULT_RETRY_AFTER)
     return response
