@@ -27,7 +27,7 @@ class Api:
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.app = Flask("api")
-        self.app.config.update({"SECRET_KEY": "api-secret-key-0123456789", **settings})
+        self.app.config.update({"SECRET_KEY": "api-secret-key-0123456789-0123456789abcdef", **settings})
         OktaClient(self.app)
         self.seen: list[dict[str, str | None]] = []
         self.refused: set[str] = set()  # tokens to answer with 401 invalid_token (revoked, say)

@@ -222,7 +222,7 @@ def test_nonces_when_required(okta_settings, holder, bound_token):
 
 
 def test_nonce_from_a_site_with_another_secret_is_refused(okta_settings, holder, bound_token):
-    other = make_site(okta_settings, OKTA_DPOP_REQUIRE_NONCE=True, SECRET_KEY="another-secret-key-0123456789")
+    other = make_site(okta_settings, OKTA_DPOP_REQUIRE_NONCE=True, SECRET_KEY="another-secret-key-0123456789abcdefghij")
     nonce = call(other.test_client(), bound_token, holder.proof(bound_token)).headers["DPoP-Nonce"]
     api = make_site(okta_settings, OKTA_DPOP_REQUIRE_NONCE=True).test_client()
     assert_refused(call(api, bound_token, holder.proof(bound_token, nonce=nonce)), "use_dpop_nonce")

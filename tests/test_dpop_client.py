@@ -77,10 +77,12 @@ def test_refresh_from_another_key_is_refused(okta_settings, okta_mock_server):
     sign_in(client, okta_mock_server)
     second = make_site(okta_settings, **DPOP)  # same SECRET_KEY, so it reads the same session cookie
     expire_access_token(second, client)
+    tokens_before = okta_mock_server.count("token")
     with second.test_client() as other:
         other.set_cookie("okta_session", client.get_cookie("okta_session").value)
         response = other.get("/protected", headers={"Accept": "application/json"})
     assert response.status_code == 401
+    assert okta_mock_server.count("token") == tokens_before + 2  # a nonce challenge, then the refused refresh
 
 
 def test_authorization_request_names_the_key(dpop_site):
