@@ -336,6 +336,7 @@ class OktaState:
         self.forget_sign_in(session)
         if stored is None:
             return None
+        self.logouts.signed_out(stored)
         self.revoke_quietly(stored)
         return stored.id_token
 

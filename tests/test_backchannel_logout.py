@@ -11,8 +11,9 @@ from flask import Flask
 
 from flask_okta_client import signals
 from flask_okta_client.testing import MockOktaServer
-from flask_okta_client.testing.tokens import TEST_CLIENT_ID
-from tests.site import make_site, sign_in
+from flask_okta_client.testing.tokens import TEST_CLIENT_ID, TestTokens
+from tests.lifecycle_helpers import share_cookies
+from tests.site import csrf_token, make_site, sign_in
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 ENABLED = {"OKTA_BACKCHANNEL_LOGOUT": True}
@@ -248,3 +249,40 @@ def test_an_unreachable_logout_cache_is_answered_503(okta_settings, server):
     response = post_logout(app, logout_token(server, sid="sid-alice"))
     assert response.status_code == 503
     assert response.get_json()["error"] == "temporarily_unavailable"
+
+
+# -- sign-out on this site, and test sign-ins ----------------------------------
+
+
+def sign_out(client: Any) -> None:
+    assert client.post("/logout", data={"csrf_token": csrf_token(client)}).status_code == 302
+
+
+def test_cookie_store_sign_out_ends_copies_of_the_cookie_when_logouts_are_tracked(okta_settings, server):
+    app = make_site(okta_settings, **ENABLED)
+    browser, copy, later = app.test_client(), app.test_client(), app.test_client()
+    sign_in(browser, server, "alice")
+    share_cookies(browser, copy)
+    sign_in(later, server, "alice")  # another sign-in of the same user, in another browser
+    sign_out(browser)
+    assert signed_in_as(copy) == "home anonymous"
+    assert signed_in_as(later) != "home anonymous"
+
+
+def test_cookie_store_sign_out_ends_copies_on_instances_sharing_the_logout_cache(okta_settings, server, redis_url):
+    a, b = instances(okta_settings, OKTA_LOGOUT_CACHE=redis_url)
+    browser, copy_on_b = a.test_client(), b.test_client()
+    sign_in(browser, server, "alice")
+    share_cookies(browser, copy_on_b)
+    assert signed_in_as(copy_on_b) != "home anonymous"
+    sign_out(browser)
+    assert signed_in_as(copy_on_b) == "home anonymous"
+
+
+def test_sign_ins_made_by_the_testing_fixture_are_ended_too(okta_settings, okta_mock_server, redis_url):
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url, **ENABLED)
+    client = app.test_client()
+    user = TestTokens(okta_mock_server).sign_in(client, "carol")
+    assert signed_in_as(client) == f"home {user.sub}"
+    assert post_logout(app, logout_token(okta_mock_server, sub=user.sub)).status_code == 200
+    assert signed_in_as(client) == "home anonymous"

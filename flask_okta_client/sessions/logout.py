@@ -11,7 +11,8 @@ whose ID token carries no ``sid`` also matches a logout naming its ``sub``).
   nothing more.
 - With the cookie store, a logout is recorded (``sid``/``sub`` and the time)
   in ``OKTA_LOGOUT_CACHE`` (in-process memory by default), and a sign-in
-  stored before a matching record ends on its next request.
+  stored before a matching record ends on its next request. A sign-out on this
+  site is recorded there too, so copies of the cookie stop working.
 
 The same cache remembers the ``jti`` of logout tokens, to refuse replays.
 """
@@ -47,6 +48,11 @@ def sign_in_matches(claims: Mapping[str, Any]) -> list[Match]:
     """What a logout may name to end a sign-in with these ID token claims."""
     sub, sid = claims.get("sub"), claims.get("sid")
     return [("sub", sub), ("sid", sid) if isinstance(sid, str) and sid else ("sub-nosid", sub)]
+
+
+def this_sign_in(user: SignedInUser) -> Match:
+    """One sign-in, whatever was refreshed since: its user and the moment it started."""
+    return ("sign-in", f"{user.claims.get('sub')}\0{user.signed_in_at!r}")
 
 
 def logout_matches(*, sid: str | None, sub: str | None) -> list[Match]:
@@ -124,7 +130,8 @@ class LogoutRegistry:
 
     def has_ended(self, user: SignedInUser) -> bool:
         """Whether a logout recorded after this sign-in started names it (cookie store)."""
-        keys = [self._key("logout-ended", kind, value) for kind, value in sign_in_matches(user.claims)]
+        matches = [*sign_in_matches(user.claims), this_sign_in(user)]
+        keys = [self._key("logout-ended", kind, value) for kind, value in matches]
         with reachable():
             ended = self.cache.get_many(*keys)
         return any(isinstance(at, (int, float)) and at >= user.signed_in_at for at in ended)
@@ -141,6 +148,13 @@ class LogoutRegistry:
             with reachable():
                 for kind, value in matches:
                     self.cache.set(self._key("logout-ended", kind, value), now, timeout=self.lifetime)
+
+    def signed_out(self, user: SignedInUser) -> None:
+        """Record a sign-out here, so copies of a cookie-store cookie stop working too
+        (a server-side store deletes the entry instead)."""
+        if self.checks_each_request:
+            with reachable():
+                self.cache.set(self._key("logout-ended", *this_sign_in(user)), self.clock(), timeout=self.lifetime)
 
     def _delete_indexed(self, matches: list[Match]) -> None:
         store = self.store

@@ -79,6 +79,7 @@ def store_sign_in(client: FlaskClient, stored: SignedInUser) -> None:
     with client.application.test_request_context():
         cookie = SignInCookie(None)
         state.store.save(cookie, stored)
+        state.logouts.signed_in(cookie, stored)
     set_sign_in_cookie(client, cookie.value)
 
 
