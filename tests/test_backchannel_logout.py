@@ -286,3 +286,15 @@ def test_sign_ins_made_by_the_testing_fixture_are_ended_too(okta_settings, okta_
     assert signed_in_as(client) == f"home {user.sub}"
     assert post_logout(app, logout_token(okta_mock_server, sub=user.sub)).status_code == 200
     assert signed_in_as(client) == "home anonymous"
+
+
+def test_an_in_process_logout_record_is_pointed_out_at_start(okta_settings, server, redis_url, caplog):
+    with caplog.at_level("WARNING", logger="flask_okta_client"):
+        make_site(okta_settings, **ENABLED)
+    assert "set OKTA_LOGOUT_CACHE" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="flask_okta_client"):
+        make_site(okta_settings, OKTA_LOGOUT_CACHE=redis_url, **ENABLED)
+        make_site(okta_settings, OKTA_TOKEN_STORE=redis_url, **ENABLED)
+        make_site(okta_settings)
+    assert "OKTA_LOGOUT_CACHE" not in caplog.text

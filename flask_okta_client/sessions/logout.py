@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cachelib import SimpleCache
+
 from ..errors import ConfigError
 from .cookie import SignInCookie
 from .server_store import (
@@ -68,8 +70,6 @@ def build_logout_cache(value: Any, store: TokenStore, lifetime: int) -> Any:
     if value is None:
         if isinstance(store, ServerSideTokenStore):
             return store.cache
-        from cachelib import SimpleCache
-
         return SimpleCache(threshold=MEMORY_CACHE_SIZE, default_timeout=lifetime)
     if isinstance(value, str) and value.startswith(REDIS_SCHEMES):
         return redis_cache(value, lifetime, setting="OKTA_LOGOUT_CACHE")
@@ -90,8 +90,12 @@ class LogoutRegistry:
         self.clock = clock
         self.enabled = False
         self.server_side = isinstance(store, ServerSideTokenStore)
+        self.in_process = isinstance(cache, SimpleCache)
 
     def enable(self) -> None:
+        if not self.enabled and not self.server_side and self.in_process:
+            log.warning("okta: logouts are recorded in this process only; with several processes or "
+                        "machines set OKTA_LOGOUT_CACHE to a shared redis:// URL")
         self.enabled = True
 
     @property
