@@ -15,6 +15,7 @@ from .errors import (
 from .extension import OktaClient
 from .protocol.api_session import ApiSession, ForeignOriginError
 from .web.decorators import bearer_token_required, current_token, login_required, public
+from .web.silent_login import silent_login
 from .web.user import current_user
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "current_user",
     "login_required",
     "public",
+    "silent_login",
 ]

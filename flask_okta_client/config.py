@@ -88,6 +88,7 @@ class OktaConfig:
     private_key_id: str | None = None
     use_par: str = "auto"
     require_login: bool = False
+    silent_login: bool = False
     backchannel_logout: bool = False
     backchannel_logout_path: str = "/backchannel-logout"
     logout_cache: Any = field(default=None, repr=False)
@@ -400,6 +401,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         private_key_id=_optional(get, "OKTA_PRIVATE_KEY_ID", _text),
         use_par=_choice("OKTA_USE_PAR", get_or("OKTA_USE_PAR", "auto"), PAR_MODES),
         require_login=_bool("OKTA_REQUIRE_LOGIN", get_or("OKTA_REQUIRE_LOGIN", False)),
+        silent_login=_bool("OKTA_SILENT_LOGIN", get_or("OKTA_SILENT_LOGIN", False)),
         backchannel_logout=_bool("OKTA_BACKCHANNEL_LOGOUT", get_or("OKTA_BACKCHANNEL_LOGOUT", False)),
         backchannel_logout_path=_relative_path(
             "OKTA_BACKCHANNEL_LOGOUT_PATH", get_or("OKTA_BACKCHANNEL_LOGOUT_PATH", "/backchannel-logout")

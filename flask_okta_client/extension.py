@@ -58,6 +58,7 @@ from .web.event_hooks import (
     make_event_hook_view,
 )
 from .web.responses import error_response, failed_error_page_response
+from .web.silent_login import silent_login_everywhere
 from .web.user import User, current_user, forget_user, set_user
 from .web.views import CSRF_SESSION_KEY, create_blueprint, csrf_token
 
@@ -182,7 +183,8 @@ class OktaState:
         request_uri, _ = self.client.push_authorization_request(params)
         return {"client_id": self.config.client_id, "request_uri": request_uri}
 
-    def begin_login(self, session: MutableMapping[str, Any], *, next_url: str, options: Mapping[str, str]) -> str:
+    def begin_login(self, session: MutableMapping[str, Any], *, next_url: str, options: Mapping[str, str],
+                    silent: bool = False) -> str:
         """Remember a new transaction and return the provider URL to send the browser to."""
         endpoint = self.metadata.get()["authorization_endpoint"]  # fails early if the provider is down
         transaction = begin_login(
@@ -193,6 +195,7 @@ class OktaState:
             max_pending=self.config.max_pending_logins,
             max_age=int(options["max_age"]) if "max_age" in options else None,
             acr_values=options.get("acr_values"),
+            silent=silent,
         )
         params = self.pushed_params(self.authorization_params(transaction, options))
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
@@ -406,6 +409,8 @@ class OktaClient:
         if InternalServerError not in app.error_handler_spec[None][500]:
             app.register_error_handler(InternalServerError, failed_error_page_response)
         app.after_request(CookieWriter(state.cookie))
+        if config.silent_login:
+            app.before_request(silent_login_everywhere)
         if config.require_login:
             app.before_request(require_login_everywhere)
         app.context_processor(lambda: {"current_user": current_user, "okta_csrf_token": csrf_token})

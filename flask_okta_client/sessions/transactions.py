@@ -27,6 +27,8 @@ class LoginTransaction:
     expires_at: float
     max_age: int | None = None
     acr_values: str | None = None
+    #: A ``prompt=none`` attempt the visitor did not ask for: any failure leaves them anonymous.
+    silent: bool = False
 
     @property
     def code_challenge(self) -> str:
@@ -40,7 +42,7 @@ def _pending(session: MutableMapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_url: str,
                 lifetime: int, max_pending: int, max_age: int | None = None,
-                acr_values: str | None = None) -> LoginTransaction:
+                acr_values: str | None = None, silent: bool = False) -> LoginTransaction:
     """Create and remember a new transaction; drop expired and surplus old ones."""
     now = time.time()
     transaction = LoginTransaction(
@@ -52,6 +54,7 @@ def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_ur
         expires_at=now + lifetime,
         max_age=max_age,
         acr_values=acr_values,
+        silent=silent,
     )
     live = sorted(
         (t for t in _pending(session).values() if isinstance(t.get("expires_at"), (int, float)) and t["expires_at"] > now),

@@ -31,6 +31,7 @@ from .initiated_login import (
 )
 from .login_options import login_options
 from .redirects import safe_next_url
+from .silent_login import NOT_SIGNED_IN_ERRORS, mark_tried
 from .user import User, current_user
 
 log = logging.getLogger("flask_okta_client")
@@ -137,12 +138,23 @@ def callback() -> Response:
         user = User(stored)
         response = state.run_after_login(user)
     except OktaError as error:
-        log.info("okta: sign-in failed: %s (%s)", error.error, error.description)
         signals.login_failed.send(current_app._get_current_object(), error=error)
+        if transaction.silent:
+            return no_store(stay_anonymous(error, transaction.next_url))
+        log.info("okta: sign-in failed: %s (%s)", error.error, error.description)
         raise
     state.store_login(session, stored)
     signals.user_logged_in.send(current_app._get_current_object(), user=user)
     return no_store(response or redirect(transaction.next_url))
+
+
+def stay_anonymous(error: OktaError, next_url: str) -> Response:
+    """A silent sign-in that did not work: back to the page, anonymous, with no error page."""
+    if error.error in NOT_SIGNED_IN_ERRORS:
+        log.info("okta: silent sign-in: not signed in at the provider (%s)", error.error)
+    else:
+        log.warning("okta: silent sign-in failed: %s (%s)", error.error, error.description)
+    return redirect(next_url)
 
 
 @login_required
@@ -165,6 +177,7 @@ def logout() -> Response:
         return redirect(landing_url())
     signals.user_logged_out.send(current_app._get_current_object(), user=current_user._get_current_object())
     id_token = state.end_session(session)
+    mark_tried(session)  # signed out here: no silent sign-in straight back
     end_session_url = state.metadata.get().get("end_session_endpoint")
     if not isinstance(end_session_url, str):
         return no_store(redirect(landing_url()))

@@ -1,13 +1,14 @@
-"""Sign-in options against the real oidc-provider: third-party-initiated login."""
+"""Sign-in options against the real oidc-provider: third-party-initiated login, silent sign-in."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import pytest
+import requests
 
-from tests.e2e.site import Site, new_browser
-from tests.e2e.test_sign_in_http import get, location
+from tests.e2e.site import Site, create_site_app, new_browser
+from tests.e2e.test_sign_in_http import get, location, query_of
 
 pytestmark = pytest.mark.e2e
 
@@ -40,3 +41,62 @@ def test_third_party_initiated_login_from_elsewhere_or_to_elsewhere_is_refused(s
     response = get(new_browser(), site.url(f"/login?{urlencode(params)}"))
     assert response.status_code == 400
     assert "text/html" in response.headers["Content-Type"]
+
+
+PAGE_LOAD = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+
+
+@pytest.fixture
+def silent_site(site: Site):
+    """The sample site (web-client) with OKTA_SILENT_LOGIN on."""
+    with site.serving(create_site_app(site.provider, "web", OKTA_SILENT_LOGIN=True)):
+        yield site
+
+
+def provider_cookies_only(browser: requests.Session) -> requests.Session:
+    """The same browser after the site's cookies are gone (a new browser session at the site)."""
+    fresh = new_browser()
+    for cookie in browser.cookies:
+        if cookie.name.startswith("_"):                 # oidc-provider's _session, _interaction… cookies
+            fresh.cookies.set_cookie(cookie)
+    return fresh
+
+
+def silent_attempt(site: Site, browser: requests.Session) -> requests.Response:
+    """Open the home page as a browser page load; the provider's answer to the prompt=none request."""
+    response = browser.get(site.url("/"), headers=PAGE_LOAD, allow_redirects=False, timeout=5)
+    authorize_url = location(response)
+    assert authorize_url.startswith(site.provider.issuer)
+    return get(browser, authorize_url)
+
+
+def test_silent_sign_in_signs_in_a_visitor_signed_in_at_the_provider(silent_site: Site) -> None:
+    browser = new_browser()
+    site_login = location(get(browser, silent_site.url("/login")))
+    get(browser, silent_site.provider.login(browser, site_login, "alice"))
+    browser = provider_cookies_only(browser)
+    callback = location(silent_attempt(silent_site, browser))
+    assert "code" in query_of(callback)
+    assert location(get(browser, callback)) == silent_site.url("/")
+    assert silent_site.signed_in_user(browser).claims["sub"] == "alice"
+
+
+def test_silent_sign_in_leaves_a_stranger_anonymous_on_the_page(silent_site: Site) -> None:
+    browser = new_browser()
+    callback = location(silent_attempt(silent_site, browser))
+    assert query_of(callback)["error"] == "login_required"
+    assert location(get(browser, callback)) == silent_site.url("/")
+    page = browser.get(silent_site.url("/"), headers=PAGE_LOAD, allow_redirects=False, timeout=5)
+    assert page.status_code == 200                      # tried once per session
+    assert silent_site.signed_in_user(browser) is None
+
+
+def test_silent_sign_in_without_consent_leaves_the_visitor_anonymous(silent_site: Site) -> None:
+    browser = new_browser()
+    with silent_site.serving(create_site_app(silent_site.provider, "public")):   # consent given to another client
+        get(browser, silent_site.provider.login(browser, location(get(browser, silent_site.url("/login"))), "bob"))
+    browser = provider_cookies_only(browser)
+    callback = location(silent_attempt(silent_site, browser))
+    assert query_of(callback)["error"] == "consent_required"
+    assert location(get(browser, callback)) == silent_site.url("/")
+    assert silent_site.signed_in_user(browser) is None
