@@ -1,22 +1,33 @@
 # Two commands: `make demo` serves the sample site, `make test` runs the tests.
-# Each creates .venv and installs what it needs on first use.
+# Each creates .venv and installs what it needs on first use. `make test-lowest`
+# runs the tests again in .venv-lowest, with the lowest versions pyproject.toml allows.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+LOWEST_VENV := .venv-lowest
+LOWEST_INSTALLED := $(LOWEST_VENV)/.installed
 PROVIDER_DIR := tests/e2e/oidc_provider
 PROVIDER_MODULES := $(PROVIDER_DIR)/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_FLAGS ?=
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-lowest bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# uv resolves every direct dependency to the lowest version its bound allows.
+$(LOWEST_INSTALLED): pyproject.toml $(INSTALLED)
+	$(PY) -m pip install --quiet uv
+	rm -rf $(LOWEST_VENV)
+	$(VENV)/bin/uv venv --quiet --seed --python $(PYTHON) $(LOWEST_VENV)
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST_VENV)/bin/python --resolution lowest-direct -e '.[dev]'
 	touch $@
 
 $(PROVIDER_MODULES): $(PROVIDER_DIR)/package-lock.json
@@ -32,9 +43,12 @@ demo: $(INSTALLED)
 test: $(INSTALLED) $(PROVIDER_MODULES)
 	$(PY) -m pytest $(PYTEST_FLAGS)
 
+test-lowest: $(LOWEST_INSTALLED) $(PROVIDER_MODULES)
+	$(LOWEST_VENV)/bin/python -m pytest $(PYTEST_FLAGS)
+
 bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bearer.py
 
 clean:
-	rm -rf $(VENV) $(PROVIDER_DIR)/node_modules test-artifacts .pytest_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(PROVIDER_DIR)/node_modules test-artifacts .pytest_cache

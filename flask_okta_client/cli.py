@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import requests
 from flask import current_app
 from flask.cli import AppGroup
 from joserfc import jws
@@ -18,10 +17,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 from .config import OktaConfig
-from .errors import OktaError
+from .errors import OktaError, ProviderUnavailable
 from .protocol.client_auth import load_private_key, signing_algorithm
 from .protocol.discovery import REQUIRED_ENDPOINTS, discovery_url
-from .protocol.transport_errors import describe_transport_error
 
 okta_cli = AppGroup("okta", help="Okta sign-in: check the configuration, create a signing key, get a token.")
 
@@ -41,9 +39,8 @@ def effective_settings(config: OktaConfig) -> dict[str, Any]:
 
 
 def failure_reason(exc: OktaError) -> str:
-    """Why a call failed: the transport reason when the provider could not be reached."""
-    cause = exc.__cause__
-    return describe_transport_error(cause) if isinstance(cause, requests.RequestException) else exc.description
+    """Why a call failed: the reason (refused, timed out, answered 503…) when the provider was unavailable."""
+    return exc.reason if isinstance(exc, ProviderUnavailable) else exc.description
 
 
 class Report:

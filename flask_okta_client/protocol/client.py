@@ -70,6 +70,19 @@ def provider_call(what: str, url: str) -> Iterator[None]:
         raise ProviderError("The sign-in service sent an answer that could not be read.") from None
 
 
+def json_object_or_http_error(response: requests.Response) -> requests.Response:
+    """A token answer whose body is not a JSON object raises its HTTP error if its status is one,
+    else ``ValueError``: what Authlib 1.9 does, kept here for every Authlib version allowed."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        response.raise_for_status()
+        raise ValueError("the token endpoint's answer is not a JSON object")
+    return response
+
+
 def oauth_error(what: str, url: str, error: str | None, description: str | None) -> OktaError:
     """The exception for an OAuth error response, logged with its code."""
     log.warning("okta: %s at %s refused: %s (%s)", what, endpoint_name(url), error, description or "")
@@ -122,6 +135,7 @@ class ProviderClient:
         provider_session(self.http.limits, session)
         for method in self.auth_methods:
             session.register_client_auth_method(method)
+        session.register_compliance_hook("access_token_response", json_object_or_http_error)
         if self.dpop is not None:
             session.hooks["response"].append(self.dpop.remember_nonce)
         return session
