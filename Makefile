@@ -49,6 +49,7 @@ test-lowest: $(LOWEST_INSTALLED) $(PROVIDER_MODULES)
 bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bearer.py
+	$(PY) benchmarks/session.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) $(PROVIDER_DIR)/node_modules test-artifacts .pytest_cache

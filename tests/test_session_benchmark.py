@@ -1,0 +1,56 @@
+"""The session benchmark runs end to end (tiny scale): each stack signed in, every row printed."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.components import require_component
+
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "session.py"
+
+
+@pytest.fixture(scope="module")
+def bench() -> Iterator[types.ModuleType]:
+    spec = importlib.util.spec_from_file_location("session_benchmark", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+def test_benchmark_compares_every_store_with_flask_login(bench, capsys):
+    require_component(shutil.which("redis-server") is not None, "redis-server is not installed")
+
+    assert bench.main(["--scale", "0.02"]) == 0
+
+    report = capsys.readouterr().out
+    for stack in ("flask-login", "cookie", "redis"):
+        for view in ("protected", "plain"):
+            assert f"  {stack} {view}" in report
+    ratio_rows = [line for line in report.splitlines() if line.lstrip().startswith(("protected,", "plain,"))]
+    assert len(ratio_rows) == 4
+    assert all(line.rstrip().endswith(("PASS", "MISS")) for line in ratio_rows)
+
+
+def test_the_okta_sized_sign_in_has_the_sizes_it_claims(bench):
+    stored = bench.okta_sized_sign_in()
+    assert bench.ACCESS_TOKEN_SIZE - 4 < len(stored.access_token) <= bench.ACCESS_TOKEN_SIZE
+    assert bench.ID_TOKEN_SIZE - 4 < len(stored.id_token) <= bench.ID_TOKEN_SIZE
+    assert len(stored.claims["groups"]) == 20
+
+
+def test_a_view_that_is_not_signed_in_stops_the_benchmark(bench):
+    app = bench.okta_app("session")
+    with pytest.raises(RuntimeError, match="not signed in"):
+        bench.signed_in_client(app, lambda client: None)
