@@ -218,3 +218,29 @@ def test_a_handle_of_the_wrong_shape_costs_no_store_read(okta_settings, okta_moc
     client = app.test_client()
     client.set_cookie("okta_session", "not-a-handle")
     assert client.get("/").get_data(as_text=True) == "home anonymous"
+
+
+def test_a_signed_in_request_costs_one_redis_read_and_an_unrelated_one_none(okta_settings, okta_mock_server,
+                                                                           redis_server):
+    import redis
+
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_server.url)
+
+    @app.get("/about")
+    def about() -> str:
+        return "about us"
+
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    server = redis.Redis.from_url(redis_server.url)
+
+    def commands_for(path: str) -> dict[str, int]:
+        server.config_resetstat()
+        assert client.get(path).status_code == 200
+        stats = server.info("commandstats")
+        return {name.removeprefix("cmdstat_"): stat["calls"] for name, stat in stats.items()
+                if "resetstat" not in name}
+
+    assert commands_for("/protected") == {"get": 1}
+    assert commands_for("/") == {"get": 1}
+    assert commands_for("/about") == {}
