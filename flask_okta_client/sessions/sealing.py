@@ -75,10 +75,10 @@ class TokenSealer:
     def open(self, sealed: Any, purpose: bytes) -> SignedInUser | None:
         """The sealed sign-in; ``None`` for anything forged, damaged, sealed for another
         purpose or under an unknown key."""
-        if not isinstance(sealed, (str, bytes)):
+        if not isinstance(sealed, str):
             return None
         try:
-            raw = base64.urlsafe_b64decode(sealed + ("=" if isinstance(sealed, str) else b"=") * (-len(sealed) % 4))
+            raw = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
         except (binascii.Error, ValueError):
             return None
         if raw[:1] != VERSION or len(raw) < 1 + NONCE_SIZE + 16:
