@@ -76,7 +76,7 @@ def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
     value = config.token_store
     sealer = TokenSealer(app.config)
     lifetime = config.session_absolute_timeout
-    lock_timeout = config.http_timeout * 2 + 5
+    lock_timeout = config.refresh_timeout + 5  # held until a refresh's call ends
     if value == "session":
         return SessionTokenStore(sealer, config.session_cookie_name)
     if isinstance(value, str) and value.startswith(REDIS_SCHEMES):

@@ -9,7 +9,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import OktaConfig
-from ..errors import NotAuthenticated, TokenValidationError
+from ..errors import (
+    NotAuthenticated,
+    OktaError,
+    ProviderUnavailable,
+    TokenValidationError,
+)
 from ..protocol.client import GrantError, ProviderClient
 from ..protocol.singleflight import SingleFlight
 from ..protocol.verifier import TokenVerifier
@@ -22,6 +27,11 @@ log = logging.getLogger("flask_okta_client")
 TOUCH_INTERVAL = 60.0
 # How long a refresh result is shared with requests that still carry the old refresh token.
 REFRESH_RESULT_TTL = 60.0
+# ... and how long when every request waiting for it had given up (the provider was slow):
+# the session's next request takes it instead of sending the spent refresh token again.
+UNCLAIMED_REFRESH_RESULT_TTL = 600.0
+# Refreshed tokens the store could not take are offered to it again, at most this many seconds apart.
+STORE_RETRY_MAX_DELAY = 5.0
 # Exchanged tokens are fetched again this long before they expire.
 EXCHANGE_LEEWAY = 30.0
 
@@ -41,7 +51,9 @@ class SignInLifecycle:
         self.store = store
         self.client = client
         self.verifier = verifier
-        self.refreshes: SingleFlight[dict[str, Any]] = SingleFlight(remember=REFRESH_RESULT_TTL)
+        self.refreshes: SingleFlight[SignedInUser | None] = SingleFlight(
+            remember=REFRESH_RESULT_TTL, remember_unclaimed=UNCLAIMED_REFRESH_RESULT_TTL
+        )
         #: Set when sign-ins must be checked against back-channel logouts as they are read.
         self.has_ended: Callable[[SignedInUser], bool] | None = None
 
@@ -72,38 +84,96 @@ class SignInLifecycle:
                      force: bool = False) -> SignedInUser:
         """Refresh the access token if it is (nearly) expired and a refresh token is held.
 
-        One token request per refresh token, however many requests and
-        processes ask: the store's lock orders processes, :class:`SingleFlight`
-        shares one answer between threads.
+        One token request per refresh token, however many requests and processes ask:
+        the store's lock orders processes, :class:`SingleFlight` shares one outcome
+        between threads. The refresh runs in a thread of its own: when the provider is
+        slower than ``OKTA_HTTP_TIMEOUT`` this request answers 503, and the refresh goes
+        on for up to ``OKTA_REFRESH_TIMEOUT``, so its outcome is kept (see :meth:`_refresh`)
+        rather than the spent refresh token being sent again.
         """
         if user.refresh_token is None or not (force or self.refresh_due(user)):
             return user
+        key = hashlib.sha256(user.refresh_token.encode()).digest()
+        detached = SignInCookie(cookie.value)  # the background refresh may outlive this request
+        try:
+            refreshed = self.refreshes.run(key, lambda: self._refresh(detached, user, force),
+                                           wait=self.config.http_timeout)
+        except TimeoutError:
+            log.warning("okta: the refresh is taking longer than %g s; answering 503 while it goes on "
+                        "for up to %g s", self.config.http_timeout, self.config.refresh_timeout)
+            raise ProviderUnavailable(reason="the refresh is still waiting for the provider") from None
+        if refreshed is None:
+            self.store.clear(cookie)
+            raise SessionEnded("Your session has ended. Please sign in again.")
+        if not self.store.keeps_tokens_on_server:
+            self.store.save(cookie, refreshed)  # the cookie goes out with this response
+        return refreshed
+
+    def _refresh(self, cookie: SignInCookie, user: SignedInUser, force: bool) -> SignedInUser | None:
+        """The refreshed sign-in, ``None`` when the session ended; runs in a thread of its own.
+
+        A server-side store is read and written here, under its refresh lock, so the
+        outcome is stored even when no request waits for it any more; a cookie store
+        cannot be written without a response, so the outcome is only remembered (by
+        :class:`SingleFlight`, keyed by the spent refresh token) for the next request.
+        """
+        if not self.store.keeps_tokens_on_server:
+            return self._redeem(user)
         with self.store.refresh_lock(cookie):
             latest = self.store.load(cookie)
             if latest is None:
-                raise SessionEnded("Your session has ended. Please sign in again.")
+                return None
             if latest.refresh_token != user.refresh_token or not (force or self.refresh_due(latest)):
                 return latest  # another request or process refreshed already
-            assert latest.refresh_token is not None
-            key = hashlib.sha256(latest.refresh_token.encode()).digest()
-            try:
-                token = self.refreshes.run(key, lambda: self._redeem(latest))
-            except (GrantError, TokenValidationError) as exc:
-                log.info("okta: refresh failed (%s); ending the session", exc.error)
+            refreshed = self._redeem(latest)
+            if refreshed is None:
                 self.store.clear(cookie)
-                raise SessionEnded("Your session has ended. Please sign in again.") from None
-            refreshed = latest.refreshed(token)
-            self.store.save(cookie, refreshed)
-        return refreshed
+            else:
+                self._store(cookie, refreshed, spent=latest.refresh_token)
+            return refreshed
 
-    def _redeem(self, user: SignedInUser) -> dict[str, Any]:
-        """Call the token endpoint and check a new ID token continues the same sign-in."""
+    def _redeem(self, user: SignedInUser) -> SignedInUser | None:
+        """Call the token endpoint (waiting up to ``OKTA_REFRESH_TIMEOUT``); ``None`` if the
+        provider refused, or a new ID token does not continue the same sign-in."""
         assert user.refresh_token is not None
-        token = self.client.refresh(user.refresh_token)
-        if isinstance(token.get("id_token"), str):
-            claims = self.verifier.verify_id_token(token["id_token"], nonce=None, access_token=token["access_token"])
-            check_same_sign_in(user.claims, claims)
-        return token
+        try:
+            token = self.client.refresh(user.refresh_token, timeout=self.config.refresh_timeout)
+            if isinstance(token.get("id_token"), str):
+                claims = self.verifier.verify_id_token(
+                    token["id_token"], nonce=None, access_token=token["access_token"]
+                )
+                check_same_sign_in(user.claims, claims)
+        except (GrantError, TokenValidationError) as exc:
+            log.info("okta: refresh failed (%s); ending the session", exc.error)
+            return None
+        return user.refreshed(token)
+
+    def _store(self, cookie: SignInCookie, refreshed: SignedInUser, spent: str | None) -> None:
+        """Save ``refreshed``; while the store is down, keep offering it (with backoff) as long
+        as the session could live, unless the stored sign-in changed meanwhile (signed out,
+        or refreshed elsewhere). Requests of this process waiting meanwhile share the outcome."""
+        deadline = time.time() + self.config.session_idle_timeout
+        delay = 0.2
+        while True:
+            try:
+                self.store.save(cookie, refreshed)
+                return
+            except OktaError as exc:
+                if time.time() + delay > deadline:
+                    log.error("okta: refreshed tokens could not be stored (%s); the session will end", exc.error)
+                    raise
+                log.warning("okta: refreshed tokens could not be stored (%s); trying again in %.1f s",
+                            exc.error, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, STORE_RETRY_MAX_DELAY)
+            try:
+                current = self.store.load(cookie)
+            except OktaError:
+                continue
+            if current is None or current.refresh_token != spent:
+                log.warning("okta: the session changed while its refreshed tokens waited for the store; "
+                            "dropping them")
+                return
 
     def cached_exchange(self, user: SignedInUser, key: str) -> Mapping[str, Any] | None:
         token = user.exchanged.get(key)

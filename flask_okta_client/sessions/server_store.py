@@ -68,6 +68,8 @@ def _legacy_handle(cookie: SignInCookie) -> str | None:
 class ServerSideTokenStore:
     """Keeps each sign-in in ``cache`` under ``okta:signin:<digest of its handle>``, for ``lifetime`` seconds."""
 
+    keeps_tokens_on_server = True
+
     def __init__(self, cache: Any, sealer: TokenSealer, lifetime: int, lock_timeout: float,
                  redis_client: Any = None, lock_dir: Path | None = None) -> None:
         self.cache = cache

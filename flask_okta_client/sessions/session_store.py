@@ -14,6 +14,8 @@ class SessionTokenStore:
     """Keeps the tokens in the sign-in cookie, sealed for that cookie's name
     (see :mod:`~flask_okta_client.sessions.sealing`)."""
 
+    keeps_tokens_on_server = False
+
     def __init__(self, sealer: TokenSealer, cookie_name: str) -> None:
         self.sealer = sealer
         self.purpose = f"cookie:{cookie_name}".encode()

@@ -112,6 +112,10 @@ def expiry_of(token: Mapping[str, Any]) -> float | None:
 class TokenStore(Protocol):
     """Keeps one :class:`SignedInUser` per browser, found through its sign-in cookie."""
 
+    #: Whether the tokens live on the server, under a handle the cookie carries, so they
+    #: can be written after the response (by a refresh that outlived its request).
+    keeps_tokens_on_server: bool
+
     def load(self, cookie: SignInCookie) -> SignedInUser | None:
         """The sign-in this cookie stands for, if any."""
 

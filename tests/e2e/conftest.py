@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections.abc import Iterator
 
 import pytest
 
-from tests.components import require_component
-from tests.e2e.provider import NODE, PROVIDER_DIR, OidcProvider, running_provider
+from tests.e2e.provider import OidcProvider, require_oidc_provider, running_provider
 from tests.e2e.site import Site, create_site_app, running_site
 
 
@@ -24,11 +22,7 @@ def e2e_site_port() -> int:
 @pytest.fixture(scope="session")
 def oidc_provider(e2e_site_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcProvider]:
     """oidc-provider for the whole session, with the test clients registered for the site's origin."""
-    require_component(shutil.which(NODE) is not None, "node is not installed (needed for the oidc-provider e2e tests)")
-    require_component(
-        (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir(),
-        f"oidc-provider is not installed: run `npm ci` in {PROVIDER_DIR}",
-    )
+    require_oidc_provider()
     site_origin = f"http://127.0.0.1:{e2e_site_port}"
     with running_provider(site_origin, tmp_path_factory.mktemp("oidc_provider")) as provider:
         yield provider

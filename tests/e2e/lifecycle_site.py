@@ -41,9 +41,10 @@ def token_summary(token: str) -> dict[str, Any]:
     return summary
 
 
-def create_lifecycle_app(provider: OidcProvider) -> Flask:
+def create_lifecycle_app(provider: OidcProvider, **config: Any) -> Flask:
+    """The lifecycle site for ``web-client``; ``config`` adds or overrides settings."""
     client = provider.clients["web"]
-    app = Flask("lifecycle_site")
+    app = Flask(__name__)  # its own root: the packaged error pages, not the sample site's templates
     app.config.update(
         SECRET_KEY=secrets.token_hex(32),
         OKTA_ISSUER=provider.issuer,
@@ -53,6 +54,7 @@ def create_lifecycle_app(provider: OidcProvider) -> Flask:
         OKTA_PROMPT="consent",
         OKTA_POST_LOGOUT_REDIRECT_URI=provider.post_logout_redirect_uri,
     )
+    app.config.update(config)
     okta = OktaClient(app)
 
     @app.get("/protected")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import selectors
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from tests.components import require_component
 from tests.e2e.forms import parse_forms
 
 PROVIDER_DIR = Path(__file__).parent / "oidc_provider"
@@ -129,13 +131,23 @@ def client_registrations(site_origin: str) -> dict[str, dict[str, object]]:
     }
 
 
+def require_oidc_provider() -> None:
+    """Skip (or fail, with --require-components) when node or the npm package is missing."""
+    require_component(shutil.which(NODE) is not None, "node is not installed (needed for the oidc-provider e2e tests)")
+    require_component(
+        (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir(),
+        f"oidc-provider is not installed: run `npm ci` in {PROVIDER_DIR}",
+    )
+
+
 @contextmanager
-def running_provider(site_origin: str, work_dir: Path,
-                     options: dict[str, object] | None = None) -> Iterator[OidcProvider]:
+def running_provider(site_origin: str, work_dir: Path, options: dict[str, object] | None = None, *,
+                     port: int = 0) -> Iterator[OidcProvider]:
     """Start oidc-provider (``node`` on PATH) with the clients for ``site_origin``; stop it on exit.
 
-    ``options`` are added to its CONFIG_JSON (see ``server.mjs``). Its config and
-    stderr log are written to ``work_dir``.
+    ``options`` are added to its CONFIG_JSON (see ``server.mjs``; ``issuer`` names the URL it
+    is reached at, e.g. a proxy in front of it). It listens on loopback ``port`` (0: any
+    free one). Its config and stderr log are written to ``work_dir``.
     """
     clients = client_registrations(site_origin)
     config_path = work_dir / "config.json"
@@ -144,7 +156,7 @@ def running_provider(site_origin: str, work_dir: Path,
 
     with stderr_path.open("w") as stderr:
         process = subprocess.Popen(
-            [NODE, "server.mjs", "0", str(config_path)],
+            [NODE, "server.mjs", str(port), str(config_path)],
             cwd=PROVIDER_DIR,
             stdout=subprocess.PIPE,
             stderr=stderr,

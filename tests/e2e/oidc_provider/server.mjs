@@ -303,10 +303,12 @@ async function main() {
   if (port === undefined || configPath === undefined) {
     throw new Error('usage: node server.mjs PORT CONFIG_JSON');
   }
+  // options.issuer (optional): the URL clients reach the provider at, when it is not the
+  // listening port (e.g. a test proxy in front of it that can stall or reset connections).
   const { clients, ...options } = JSON.parse(await readFile(configPath, 'utf8'));
 
   const server = await listen(Number(port));
-  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const issuer = options.issuer ?? `http://127.0.0.1:${server.address().port}`;
   const keys = await generateSigningKeys();
   const provider = new Provider(issuer, providerConfiguration(clients, keys, options));
   const tokens = new TokenService(provider, keys[0], keys.map((key) => key.publicJwk));

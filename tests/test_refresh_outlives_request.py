@@ -1,0 +1,178 @@
+"""A refresh, once sent, is never lost: when the provider answers after the request that sent
+it gave up (503), the answer is kept, and the session's next request uses it instead of
+sending the spent refresh token again (which the provider would take as a replay and
+answer by revoking the whole grant)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from flask_okta_client import ConfigError
+from flask_okta_client.protocol.singleflight import SingleFlight
+from tests.lifecycle_helpers import (
+    OFFLINE_SCOPES,
+    expire_access_token,
+    share_cookies,
+    stored_user,
+)
+from tests.redis_process import RedisProcess
+from tests.site import make_site, sign_in
+
+TIMEOUT = 0.3  # OKTA_HTTP_TIMEOUT: how long a request waits for the provider
+STALL = 1.5  # how long the provider takes to answer the refresh
+ATTEMPTS = 60
+
+
+def slow_provider_site(settings, **config):
+    return make_site(settings, OKTA_SCOPES=OFFLINE_SCOPES, OKTA_HTTP_TIMEOUT=TIMEOUT, **config)
+
+
+def first_answer_but_503(client, path="/protected"):
+    """Ask until the answer is not a 503 (each try waits up to TIMEOUT for the refresh)."""
+    for _ in range(ATTEMPTS):
+        response = client.get(path)
+        if response.status_code != 503:
+            return response
+        time.sleep(0.05)
+    raise AssertionError(f"still 503 after {ATTEMPTS} tries")
+
+
+def wait_for(condition, what: str, limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def stalled_refresh(okta_mock_server):
+    """Make the provider answer the next refresh only after STALL seconds."""
+    def stall() -> None:
+        okta_mock_server.reset()
+        okta_mock_server.fail_next("token", status=None, delay=STALL)
+    return stall
+
+
+def test_cookie_store_next_request_takes_the_refresh_its_predecessor_gave_up_on(
+        okta_settings, okta_mock_server, stalled_refresh):
+    app = slow_provider_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    before = stored_user(app, client)
+    expire_access_token(app, client)
+    stalled_refresh()
+
+    assert client.get("/protected").status_code == 503
+    response = first_answer_but_503(client)
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert okta_mock_server.count("token") == 1  # the spent refresh token was not sent again
+    after = stored_user(app, client)
+    assert after.refresh_token != before.refresh_token and after.access_token != before.access_token
+    expire_access_token(app, client)  # the rotated refresh token is alive: no replay revoked it
+    assert client.get("/protected").status_code == 200
+    assert okta_mock_server.count("token") == 2
+
+
+def test_a_refusal_nobody_waited_for_ends_the_session_without_asking_again(
+        okta_settings, okta_mock_server):
+    app = slow_provider_site(okta_settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    expire_access_token(app, client)
+    okta_mock_server.reset()
+    okta_mock_server.fail_next("token", status=400, body='{"error": "invalid_grant"}', delay=STALL)
+
+    assert client.get("/protected").status_code == 503
+    response = first_answer_but_503(client)
+
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert stored_user(app, client) is None
+    assert okta_mock_server.count("token") == 1
+
+
+def test_server_store_refresh_is_stored_for_every_instance_and_the_lock_held_until_it_ends(
+        okta_settings, okta_mock_server, redis_url, stalled_refresh):
+    settings = {**okta_settings, "OKTA_TOKEN_STORE": redis_url}
+    first, second = slow_provider_site(settings), slow_provider_site(settings)  # two instances
+    on_first = first.test_client()
+    sign_in(on_first, okta_mock_server)
+    before = stored_user(first, on_first)
+    expire_access_token(first, on_first)
+    stalled_refresh()
+
+    assert on_first.get("/protected").status_code == 503
+    on_second = second.test_client()
+    share_cookies(on_first, on_second)
+    assert on_second.get("/protected").status_code == 503  # waits for the lock the first refresh holds
+    response = first_answer_but_503(on_second)
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert okta_mock_server.count("token") == 1
+    assert stored_user(second, on_second).refresh_token != before.refresh_token
+    assert on_first.get("/protected").status_code == 200
+    assert okta_mock_server.count("token") == 1
+
+
+def test_refreshed_tokens_wait_for_a_restarted_store(okta_settings, okta_mock_server, stalled_refresh,
+                                                    tmp_path, caplog):
+    redis = RedisProcess(tmp_path).start()
+    try:
+        app = slow_provider_site({**okta_settings, "OKTA_TOKEN_STORE": redis.url})
+        client = app.test_client()
+        sign_in(client, okta_mock_server)
+        before = stored_user(app, client)
+        expire_access_token(app, client)
+        stalled_refresh()
+        caplog.set_level(logging.WARNING, logger="flask_okta_client")
+
+        assert client.get("/protected").status_code == 503
+        redis.stop()
+        wait_for(lambda: "refreshed tokens could not be stored" in caplog.text, "the refresh's answer")
+        assert client.get("/protected").status_code == 503  # the store is down: a clear 503
+        redis.start()
+        response = first_answer_but_503(client)
+
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        assert okta_mock_server.count("token") == 1
+        assert stored_user(app, client).refresh_token != before.refresh_token
+    finally:
+        redis.stop()
+
+
+# -- SingleFlight with a wait ------------------------------------------------------------
+
+
+def test_single_flight_call_goes_on_after_its_callers_gave_up():
+    flight: SingleFlight[str] = SingleFlight(remember=0.0, remember_unclaimed=60.0)
+    release = threading.Event()
+    calls = []
+
+    def slow() -> str:
+        calls.append(1)
+        release.wait(10)
+        return "answer"
+
+    with pytest.raises(TimeoutError):
+        flight.run("key", slow, wait=0.05)
+    with pytest.raises(TimeoutError):
+        flight.run("key", slow, wait=0.05)  # joins the call under way
+    release.set()
+    wait_for(lambda: flight.run("key", lambda: "another call", wait=1) == "answer", "the call to end")
+    assert calls == [1]
+
+
+def test_single_flight_forgets_a_taken_result_after_remember():
+    flight: SingleFlight[str] = SingleFlight(remember=0.0, remember_unclaimed=60.0)
+    assert flight.run("key", lambda: "first", wait=1) == "first"
+    assert flight.run("key", lambda: "second", wait=1) == "second"
+
+
+def test_refresh_timeout_shorter_than_the_request_timeout_is_refused(okta_settings):
+    with pytest.raises(ConfigError, match="OKTA_REFRESH_TIMEOUT"):
+        make_site(okta_settings, OKTA_HTTP_TIMEOUT=10, OKTA_REFRESH_TIMEOUT=5)
