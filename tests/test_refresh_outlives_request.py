@@ -49,23 +49,21 @@ def wait_for(condition, what: str, limit: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def stalled_refresh(okta_mock_server):
-    """Make the provider answer the next refresh only after STALL seconds."""
-    def stall() -> None:
-        okta_mock_server.reset()
-        okta_mock_server.fail_next("token", status=None, delay=STALL)
-    return stall
-
-
-def test_cookie_store_next_request_takes_the_refresh_its_predecessor_gave_up_on(
-        okta_settings, okta_mock_server, stalled_refresh):
-    app = slow_provider_site(okta_settings)
+def signed_in_with_a_stalled_refresh(app, server, fault=None):
+    """A browser signed in to ``app``, its access token due, the provider's next refresh answer
+    held back STALL seconds (then ``fault``, or a normal answer); the sign-in as it was."""
     client = app.test_client()
-    sign_in(client, okta_mock_server)
+    sign_in(client, server)
     before = stored_user(app, client)
     expire_access_token(app, client)
-    stalled_refresh()
+    server.reset()
+    server.fail_next("token", **(fault or {"status": None}), delay=STALL)
+    return client, before
+
+
+def test_cookie_store_next_request_takes_the_refresh_its_predecessor_gave_up_on(okta_settings, okta_mock_server):
+    app = slow_provider_site(okta_settings)
+    client, before = signed_in_with_a_stalled_refresh(app, okta_mock_server)
 
     assert client.get("/protected").status_code == 503
     response = first_answer_but_503(client)
@@ -82,11 +80,9 @@ def test_cookie_store_next_request_takes_the_refresh_its_predecessor_gave_up_on(
 def test_a_refusal_nobody_waited_for_ends_the_session_without_asking_again(
         okta_settings, okta_mock_server):
     app = slow_provider_site(okta_settings)
-    client = app.test_client()
-    sign_in(client, okta_mock_server)
-    expire_access_token(app, client)
-    okta_mock_server.reset()
-    okta_mock_server.fail_next("token", status=400, body='{"error": "invalid_grant"}', delay=STALL)
+    client, _ = signed_in_with_a_stalled_refresh(
+        app, okta_mock_server, {"status": 400, "body": '{"error": "invalid_grant"}'}
+    )
 
     assert client.get("/protected").status_code == 503
     response = first_answer_but_503(client)
@@ -97,14 +93,10 @@ def test_a_refusal_nobody_waited_for_ends_the_session_without_asking_again(
 
 
 def test_server_store_refresh_is_stored_for_every_instance_and_the_lock_held_until_it_ends(
-        okta_settings, okta_mock_server, redis_url, stalled_refresh):
+        okta_settings, okta_mock_server, redis_url):
     settings = {**okta_settings, "OKTA_TOKEN_STORE": redis_url}
     first, second = slow_provider_site(settings), slow_provider_site(settings)  # two instances
-    on_first = first.test_client()
-    sign_in(on_first, okta_mock_server)
-    before = stored_user(first, on_first)
-    expire_access_token(first, on_first)
-    stalled_refresh()
+    on_first, before = signed_in_with_a_stalled_refresh(first, okta_mock_server)
 
     assert on_first.get("/protected").status_code == 503
     on_second = second.test_client()
@@ -119,16 +111,11 @@ def test_server_store_refresh_is_stored_for_every_instance_and_the_lock_held_unt
     assert okta_mock_server.count("token") == 1
 
 
-def test_refreshed_tokens_wait_for_a_restarted_store(okta_settings, okta_mock_server, stalled_refresh,
-                                                    tmp_path, caplog):
+def test_refreshed_tokens_wait_for_a_restarted_store(okta_settings, okta_mock_server, tmp_path, caplog):
     redis = RedisProcess(tmp_path).start()
     try:
         app = slow_provider_site({**okta_settings, "OKTA_TOKEN_STORE": redis.url})
-        client = app.test_client()
-        sign_in(client, okta_mock_server)
-        before = stored_user(app, client)
-        expire_access_token(app, client)
-        stalled_refresh()
+        client, before = signed_in_with_a_stalled_refresh(app, okta_mock_server)
         caplog.set_level(logging.WARNING, logger="flask_okta_client")
 
         assert client.get("/protected").status_code == 503
