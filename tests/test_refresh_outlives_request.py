@@ -19,7 +19,6 @@ from tests.lifecycle_helpers import (
     share_cookies,
     stored_user,
 )
-from tests.redis_process import RedisProcess
 from tests.site import make_site, sign_in
 
 TIMEOUT = 0.3  # OKTA_HTTP_TIMEOUT: how long a request waits for the provider
@@ -111,25 +110,21 @@ def test_server_store_refresh_is_stored_for_every_instance_and_the_lock_held_unt
     assert okta_mock_server.count("token") == 1
 
 
-def test_refreshed_tokens_wait_for_a_restarted_store(okta_settings, okta_mock_server, tmp_path, caplog):
-    redis = RedisProcess(tmp_path).start()
-    try:
-        app = slow_provider_site({**okta_settings, "OKTA_TOKEN_STORE": redis.url})
-        client, before = signed_in_with_a_stalled_refresh(app, okta_mock_server)
-        caplog.set_level(logging.WARNING, logger="flask_okta_client")
+def test_refreshed_tokens_wait_for_a_restarted_store(okta_settings, okta_mock_server, redis_server, caplog):
+    app = slow_provider_site({**okta_settings, "OKTA_TOKEN_STORE": redis_server.url})
+    client, before = signed_in_with_a_stalled_refresh(app, okta_mock_server)
+    caplog.set_level(logging.WARNING, logger="flask_okta_client")
 
-        assert client.get("/protected").status_code == 503
-        redis.stop()
-        wait_for(lambda: "refreshed tokens could not be stored" in caplog.text, "the refresh's answer")
-        assert client.get("/protected").status_code == 503  # the store is down: a clear 503
-        redis.start()
-        response = first_answer_but_503(client)
+    assert client.get("/protected").status_code == 503
+    redis_server.stop()
+    wait_for(lambda: "refreshed tokens could not be stored" in caplog.text, "the refresh's answer")
+    assert client.get("/protected").status_code == 503  # the store is down: a clear 503
+    redis_server.start()
+    response = first_answer_but_503(client)
 
-        assert response.status_code == 200, response.get_data(as_text=True)[:300]
-        assert okta_mock_server.count("token") == 1
-        assert stored_user(app, client).refresh_token != before.refresh_token
-    finally:
-        redis.stop()
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert okta_mock_server.count("token") == 1
+    assert stored_user(app, client).refresh_token != before.refresh_token
 
 
 # -- SingleFlight with a wait ------------------------------------------------------------

@@ -21,7 +21,7 @@ from tests.e2e.provider import OidcProvider, require_oidc_provider, running_prov
 from tests.e2e.site import Site
 from tests.e2e.test_token_lifecycle_e2e import Browser, introspect, sign_in
 from tests.loopback_proxy import LoopbackProxy
-from tests.redis_process import free_port
+from tests.redis_server import free_port
 
 pytestmark = pytest.mark.e2e
 
