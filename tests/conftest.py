@@ -4,6 +4,8 @@ import pytest
 
 from tests import components
 
+pytest_plugins = ("pytester",)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

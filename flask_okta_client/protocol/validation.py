@@ -156,7 +156,7 @@ def audiences(claims: Mapping[str, Any]) -> list[str]:
 
 def check_audience(claims: Mapping[str, Any], audience: str) -> None:
     if audience not in audiences(claims):
-        raise TokenValidationError("The token is meant for another audience.")
+        raise TokenValidationError(f"The token is meant for another audience: {audience!r} is expected.")
 
 
 def check_authorized_party(claims: Mapping[str, Any], client_id: str) -> None:

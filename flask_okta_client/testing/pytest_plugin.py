@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -70,7 +71,31 @@ def okta_sign_in(okta_tokens: TestTokens) -> Callable[..., Any]:
     return okta_tokens.sign_in
 
 
+def app_audience(request: pytest.FixtureRequest) -> str | None:
+    """``OKTA_AUDIENCE`` of the test's ``app`` fixture, if it has one that uses the extension."""
+    try:
+        app = request.getfixturevalue("app")
+    except pytest.FixtureLookupError:
+        return None
+    state = getattr(app, "extensions", {}).get("okta")
+    return None if state is None else state.config.audience
+
+
 @pytest.fixture
-def okta_access_token(okta_tokens: TestTokens) -> Callable[..., str]:
-    """``okta_access_token(scopes=[...], **claims)``: a bearer token the app accepts."""
-    return okta_tokens.access_token
+def okta_access_token(okta_tokens: TestTokens, request: pytest.FixtureRequest) -> Callable[..., str]:
+    """``okta_access_token(scopes=[...], audience=None, **claims)``: a bearer token the app accepts,
+    for the ``app`` fixture's ``OKTA_AUDIENCE`` unless ``audience`` is given."""
+    return functools.partial(okta_tokens.access_token, audience=app_audience(request))
+
+
+class FlaskClientFixture:
+    """The ``client`` fixture pytest-flask gives (``app.test_client()``), for projects without it."""
+
+    @pytest.fixture
+    def client(self, app: Any) -> Any:
+        return app.test_client()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.hasplugin("flask"):  # pytest-flask's own client fixture comes first
+        config.pluginmanager.register(FlaskClientFixture(), "flask_okta_client.client")

@@ -37,10 +37,11 @@ class TestTokens:
         now = int(time.time())
         return {"iss": self.server.issuer, "iat": now, "exp": now + lifetime, "jti": secrets.token_hex(8)}
 
-    def id_token(self, username: str = "tester", lifetime: int = 3600, **claims: Any) -> str:
+    def id_token(self, username: str = "tester", lifetime: int = 3600, *, client_id: str | None = None,
+                 **claims: Any) -> str:
         defaults = {
             "sub": test_subject(username),
-            "aud": self.client_id,
+            "aud": client_id or self.client_id,
             "auth_time": int(time.time()),
             "name": username.title(),
             "email": f"{username}@example.com",
@@ -49,9 +50,10 @@ class TestTokens:
         return self.server.sign({**self._base(lifetime), **defaults, **claims})
 
     def access_token(self, scopes: list[str] | tuple[str, ...] = ("openid",), username: str = "tester",
-                     lifetime: int = 3600, **claims: Any) -> str:
+                     lifetime: int = 3600, *, audience: str | None = None, **claims: Any) -> str:
+        """An access token for ``audience`` (default: this object's, ``api://default`` unless given)."""
         defaults = {
-            "aud": self.audience,
+            "aud": audience or self.audience,
             "sub": f"{username}@example.com",
             "uid": test_subject(username),
             "cid": self.client_id,
@@ -61,10 +63,13 @@ class TestTokens:
 
     def sign_in(self, client: FlaskClient, username: str = "tester", *, refresh_token: str | None = None,
                 access_token_lifetime: int = 3600, **claims: Any) -> User:
-        """Store a sign-in for ``client`` as if it had completed the login flow."""
+        """Store a sign-in for ``client`` as if it had completed the login flow, with tokens
+        for the app's ``OKTA_CLIENT_ID`` and ``OKTA_AUDIENCE``."""
+        config = client.application.extensions["okta"].config
         stored = SignedInUser(
-            id_token=self.id_token(username, **claims),
-            access_token=self.access_token(username=username, lifetime=access_token_lifetime),
+            id_token=self.id_token(username, client_id=config.client_id, **claims),
+            access_token=self.access_token(username=username, lifetime=access_token_lifetime,
+                                           audience=config.audience),
             refresh_token=refresh_token,
             expires_at=time.time() + access_token_lifetime,
             scope="openid profile email",
