@@ -90,3 +90,20 @@ def test_refresh_sent_while_the_provider_stalls_is_kept_and_the_session_survives
     assert introspect(provider, after.refresh_token)["active"] is True  # no replay revoked the grant
     browser.age_access_token()
     assert browser.protected_jti() != response.json()["access_token"]["jti"]  # and it refreshes again
+
+
+def test_provider_resetting_connections_during_a_refresh_answers_503_and_keeps_the_session(
+        stalling_site: Site, stalling_provider: tuple[OidcProvider, LoopbackProxy]) -> None:
+    provider, proxy = stalling_provider
+    browser = sign_in(stalling_site)
+    before = browser.stored()
+    browser.age_access_token()
+
+    with proxy.resetting():
+        refused = browser.get("/protected")
+
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    assert browser.stored().refresh_token == before.refresh_token
+    response = browser.get("/protected")
+    assert response.status_code == 200, response.text[:500]
+    assert introspect(provider, browser.stored().refresh_token)["active"] is True
