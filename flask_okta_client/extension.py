@@ -74,7 +74,7 @@ AfterLogin = Callable[[User], Response | None]
 def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
     """The store ``OKTA_TOKEN_STORE`` names: ``session``, a Redis URL, a directory or a cachelib cache."""
     value = config.token_store
-    sealer = TokenSealer(app.config)
+    sealer = TokenSealer(app.config, owner=f"{config.issuer} {config.client_id}")
     lifetime = config.session_absolute_timeout
     lock_timeout = config.refresh_timeout + 5  # held until a refresh's call ends
     if value == "session":

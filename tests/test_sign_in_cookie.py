@@ -17,7 +17,7 @@ from flask_okta_client import OktaClient
 from flask_okta_client.errors import ConfigError
 from flask_okta_client.sessions.storage import SignedInUser
 from flask_okta_client.testing.tokens import TestTokens, store_sign_in
-from tests.lifecycle_helpers import change_stored_user, stored_user
+from tests.lifecycle_helpers import change_stored_user, share_cookies, stored_user
 from tests.site import make_site, sign_in
 
 STRONG_KEY = secrets.token_hex(32)
@@ -91,9 +91,9 @@ def renew_cookie(app, client, **request):
 def test_sign_in_cookie_is_secure_when_the_request_came_over_https(okta_settings, okta_mock_server):
     app = make_site(okta_settings)
     client = app.test_client()
-    assert "Secure" not in set_cookie_headers(sign_in(client, okta_mock_server), "okta_session")[0]
+    assert "; Secure" not in set_cookie_headers(sign_in(client, okta_mock_server), "okta_session")[0]
     response = renew_cookie(app, client, base_url="https://localhost")
-    assert "Secure" in set_cookie_headers(response, "okta_session")[0]
+    assert "; Secure" in set_cookie_headers(response, "okta_session")[0]
 
 
 def test_behind_a_tls_proxy_with_proxy_fix_the_sign_in_cookie_is_secure(okta_settings, okta_mock_server):
@@ -102,7 +102,7 @@ def test_behind_a_tls_proxy_with_proxy_fix_the_sign_in_cookie_is_secure(okta_set
     client = app.test_client()
     sign_in(client, okta_mock_server)
     response = renew_cookie(app, client, headers={"X-Forwarded-Proto": "https"})
-    assert "Secure" in set_cookie_headers(response, "okta_session")[0]
+    assert "; Secure" in set_cookie_headers(response, "okta_session")[0]
 
 
 @pytest.mark.parametrize("setting", [{"PREFERRED_URL_SCHEME": "https"},
@@ -113,7 +113,7 @@ def test_a_site_configured_for_https_makes_every_cookie_secure(okta_settings, ok
     client = app.test_client()
     store_sign_in(client, a_stored_sign_in(app, okta_mock_server))
     response = renew_cookie(app, client)
-    assert "Secure" in set_cookie_headers(response, "okta_session")[0]
+    assert "; Secure" in set_cookie_headers(response, "okta_session")[0]
 
 
 def a_stored_sign_in(app, okta_mock_server) -> SignedInUser:
@@ -172,3 +172,41 @@ def test_an_earlier_server_side_entry_is_deleted_not_opened(okta_settings, okta_
     assert store.cache.get(f"login:{handle}") is None
     with client.session_transaction() as session:
         assert "_okta" not in session
+
+
+# -- a seal belongs to one client of one provider -------------------------------
+
+
+@pytest.mark.parametrize("token_store", ["session", "redis"])
+@pytest.mark.parametrize("other", [{"OKTA_CLIENT_ID": "0oa-another-app"},
+                                   {"OKTA_ISSUER": "http://127.0.0.1:9/oauth2/another"}])
+def test_a_sign_in_sealed_for_one_app_does_not_open_in_another_sharing_the_secret(
+        okta_settings, okta_mock_server, redis_url, token_store, other):
+    store = {"OKTA_TOKEN_STORE": redis_url if token_store == "redis" else "session"}
+    app = make_site(okta_settings, **store)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    assert client.get("/").get_data(as_text=True).startswith("home 00u")
+    neighbour = make_site({**okta_settings, **other}, **store)  # same SECRET_KEY, same Redis
+    browser = neighbour.test_client()
+    share_cookies(client, browser)
+    assert browser.get("/").get_data(as_text=True) == "home anonymous"
+
+
+def test_fallback_keys_must_be_a_list(okta_settings):
+    with pytest.raises(ConfigError, match="list"):
+        OktaClient(bare_app(okta_settings, SECRET_KEY=STRONG_KEY, SECRET_KEY_FALLBACKS=secrets.token_hex(32)))
+
+
+@pytest.mark.parametrize("name", ["__Host-okta", "__Secure-okta"])
+def test_a_prefixed_cookie_name_is_always_secure(okta_settings, okta_mock_server, name):
+    app = make_site(okta_settings, OKTA_SESSION_COOKIE_NAME=name)
+    client = app.test_client()
+    store_sign_in(client, a_stored_sign_in(app, okta_mock_server))
+    response = renew_cookie(app, client)
+    assert "; Secure" in set_cookie_headers(response, name)[0]
+
+
+def test_a_host_prefixed_cookie_name_refuses_a_domain(okta_settings):
+    with pytest.raises(ConfigError, match="__Host-"):
+        make_site(okta_settings, OKTA_SESSION_COOKIE_NAME="__Host-okta", SESSION_COOKIE_DOMAIN="example.com")

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, request, session
 
+from ..errors import ConfigError
+
 log = logging.getLogger("flask_okta_client")
 
 # Where the request's SignInCookie is kept: the WSGI environ lives exactly as long as the request.
@@ -40,13 +42,19 @@ class CookieSettings:
 
     @classmethod
     def for_app(cls, app: Flask, name: str) -> CookieSettings:
+        """Browsers keep a ``__Secure-`` or ``__Host-`` cookie only if it is ``Secure``, and
+        a ``__Host-`` one only with ``Path=/`` and no ``Domain``."""
         interface = app.session_interface
+        domain, path = interface.get_cookie_domain(app), interface.get_cookie_path(app)
+        if name.startswith("__Host-") and (domain or path != "/"):
+            raise ConfigError("OKTA_SESSION_COOKIE_NAME starts with __Host-, which browsers accept only "
+                              "without SESSION_COOKIE_DOMAIN and with SESSION_COOKIE_PATH '/'")
         return cls(
             name=name,
-            domain=interface.get_cookie_domain(app),
-            path=interface.get_cookie_path(app),
+            domain=domain,
+            path=path,
             httponly=interface.get_cookie_httponly(app),
-            secure=interface.get_cookie_secure(app),
+            secure=interface.get_cookie_secure(app) or name.startswith(("__Secure-", "__Host-")),
             samesite=interface.get_cookie_samesite(app),
             partitioned=bool(app.config.get("SESSION_COOKIE_PARTITIONED")),
         )

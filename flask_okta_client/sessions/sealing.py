@@ -4,7 +4,8 @@ One layer of AES-256-GCM under a key derived once, with HKDF, from ``SECRET_KEY`
 A seal is ``base64url(version | nonce | ciphertext | tag)`` over the
 DEFLATE-compressed JSON of a :class:`SignedInUser`. The associated data names
 what the seal is for (the sign-in cookie's name, or a server-side entry's
-handle), so a seal copied to another purpose does not open. Keys derived from
+handle) and whose it is (the issuer and client id), so a seal copied to another
+purpose, or to another app sharing the secret, does not open. Keys derived from
 ``SECRET_KEY_FALLBACKS`` still open old seals, so rotating the secret keeps
 sessions.
 """
@@ -53,12 +54,16 @@ def check_secret_strength(name: str, secret: str | bytes, testing: bool) -> None
 class TokenSealer:
     """Seals and opens :class:`SignedInUser` values with keys from the app's secret keys."""
 
-    def __init__(self, app_config: Mapping[str, Any]) -> None:
+    def __init__(self, app_config: Mapping[str, Any], owner: str) -> None:
+        """``owner`` names the app the seals belong to (its issuer and client id)."""
         secret = app_config.get("SECRET_KEY")
         if not secret:
             raise ConfigError(f"SECRET_KEY is not set: sign-ins are sealed with a key derived from it. "
                               f"Make one with: {MAKE_A_KEY}")
-        fallbacks = list(app_config.get("SECRET_KEY_FALLBACKS") or ())
+        fallbacks = app_config.get("SECRET_KEY_FALLBACKS") or []
+        if isinstance(fallbacks, (str, bytes)):
+            raise ConfigError("SECRET_KEY_FALLBACKS must be a list of old keys, not one key")
+        self._owner = b"\0" + owner.encode()
         testing = bool(app_config.get("TESTING"))
         check_secret_strength("SECRET_KEY", secret, testing)
         for old in fallbacks:
@@ -66,10 +71,13 @@ class TokenSealer:
         self._key = derive_key(secret)
         self._keys = [self._key, *(derive_key(old) for old in fallbacks)]
 
+    def _associated_data(self, purpose: bytes) -> bytes:
+        return VERSION + purpose + self._owner
+
     def seal(self, user: SignedInUser, purpose: bytes) -> str:
         plaintext = zlib.compress(json.dumps(user.to_dict(), separators=(",", ":")).encode(), 6)
         nonce = os.urandom(NONCE_SIZE)
-        sealed = VERSION + nonce + self._key.encrypt(nonce, plaintext, VERSION + purpose)
+        sealed = VERSION + nonce + self._key.encrypt(nonce, plaintext, self._associated_data(purpose))
         return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
 
     def open(self, sealed: Any, purpose: bytes) -> SignedInUser | None:
@@ -84,9 +92,10 @@ class TokenSealer:
         if raw[:1] != VERSION or len(raw) < 1 + NONCE_SIZE + 16:
             return None
         nonce, ciphertext = raw[1:1 + NONCE_SIZE], raw[1 + NONCE_SIZE:]
+        associated_data = self._associated_data(purpose)
         for key in self._keys:
             try:
-                plaintext = key.decrypt(nonce, ciphertext, VERSION + purpose)
+                plaintext = key.decrypt(nonce, ciphertext, associated_data)
             except InvalidTag:
                 continue
             try:
