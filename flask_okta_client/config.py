@@ -268,9 +268,40 @@ def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str]) -
     return lookup
 
 
+def _single_word(key: str, value: Any) -> str:
+    """A value that never holds whitespace (a client id, an audience): a space means a paste went wrong."""
+    text = _text(key, value)
+    if any(char.isspace() for char in text):
+        raise ConfigError(f"{key} must not contain spaces, got {text!r}: copy it again from the provider")
+    return text
+
+
+def _issuer_url(key: str, value: Any) -> str:
+    """An issuer as discovery names it: no whitespace, no endpoint path pasted after it, and
+    for Okta no trailing slash and not the admin console's ``-admin`` host."""
+    issuer = _url(key, value)
+    if any(char.isspace() for char in issuer):
+        raise ConfigError(f"{key} must not contain spaces, got {issuer!r}")
+    host = urlsplit(issuer).hostname or ""
+    endpoint_paths = ("/.well-known/", "/v1/") if is_okta_host(host) else ("/.well-known/",)
+    for pasted in endpoint_paths:
+        if pasted in urlsplit(issuer).path + "/":
+            base = issuer[:issuer.index(pasted)]
+            raise ConfigError(f"{key} is the issuer itself, not one of its endpoints: use {base!r}, not {issuer!r}")
+    if not is_okta_host(host):
+        return issuer
+    if host.split(".")[0].endswith("-admin"):
+        fixed = issuer.replace("-admin.", ".", 1)
+        raise ConfigError(f"{key} names the Okta admin console's host: use {fixed!r} (without '-admin')")
+    if issuer.endswith("/"):
+        raise ConfigError(f"{key} must not end with '/': use {issuer.rstrip('/')!r} "
+                          "(it must match the issuer in the provider's discovery document exactly)")
+    return issuer
+
+
 def _issuer(get: Callable[[str], Any]) -> str:
     if get("OKTA_ISSUER"):
-        return _url("OKTA_ISSUER", get("OKTA_ISSUER"))
+        return _issuer_url("OKTA_ISSUER", get("OKTA_ISSUER"))
     domain = get("OKTA_DOMAIN")
     if not domain:
         raise ConfigError(
@@ -284,7 +315,7 @@ def _issuer(get: Callable[[str], Any]) -> str:
     server_id = "default" if server_id is None else str(server_id).strip()
     # An empty server id (or "org") selects Okta's org authorization server.
     issuer = domain if server_id in ("", "org") else f"{domain}/oauth2/{server_id}"
-    return _url("OKTA_DOMAIN", issuer)
+    return _issuer_url("OKTA_DOMAIN", issuer)
 
 
 def _client_auth_method(get: Callable[[str], Any], secret: str | None) -> str:
@@ -361,7 +392,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         raise ConfigError(f"OKTA_PROMPT must be none, or any of login, consent and select_account; got {prompt!r}")
     config = OktaConfig(
         issuer=issuer,
-        client_id=_text("OKTA_CLIENT_ID", get("OKTA_CLIENT_ID")),
+        client_id=_single_word("OKTA_CLIENT_ID", get("OKTA_CLIENT_ID")),
         client_secret=secret,
         client_auth_method=_client_auth_method(get, secret),
         redirect_uri=_optional(get, "OKTA_REDIRECT_URI", _url),
@@ -375,7 +406,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         acr_values=_optional(get, "OKTA_ACR_VALUES", _acr_values),
         id_token_algorithms=_optional(get, "OKTA_ID_TOKEN_ALGORITHMS", _algorithms),
         access_token_algorithms=_optional(get, "OKTA_ACCESS_TOKEN_ALGORITHMS", _asymmetric_algorithms),
-        audience=_text("OKTA_AUDIENCE", get_or("OKTA_AUDIENCE", "api://default")),
+        audience=_single_word("OKTA_AUDIENCE", get_or("OKTA_AUDIENCE", "api://default")),
         token_validation=_choice(
             "OKTA_TOKEN_VALIDATION", get_or("OKTA_TOKEN_VALIDATION", "auto"), TOKEN_VALIDATION_MODES
         ),
