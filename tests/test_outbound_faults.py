@@ -200,6 +200,44 @@ def test_refresh_faults_answer_503_and_keep_the_session(okta_settings, okta_mock
     assert stored_user(app, client) is not None
 
 
+EVERY_FAULT = [
+    {"status": None, "delay": 1.0},  # stalls past OKTA_HTTP_TIMEOUT
+    {"reset": True},
+    {"status": 500, "body": "<html><body>Internal error</body></html>"},
+]
+
+
+@pytest.mark.parametrize("fault", EVERY_FAULT, ids=["stall", "reset", "html-500"])
+@pytest.mark.parametrize("endpoint", ["discovery", "keys", "userinfo", "token"])
+def test_every_sign_in_call_under_every_fault_answers_503(okta_settings, okta_mock_server, endpoint, fault):
+    app = make_site(okta_settings, OKTA_HTTP_TIMEOUT=0.5, OKTA_USE_USERINFO=True)
+    client = app.test_client()
+    callback = okta_mock_server.login(start_login(client), "alice")
+    app.extensions["okta"].metadata.clear()
+    okta_mock_server.fail_next(endpoint, **fault, times=3)  # retried GETs meet it every time
+    response = client.get(local(callback))
+    assert response.status_code == 503, response.get_data(as_text=True)[:300]
+    assert client.get("/").get_data(as_text=True) == "home anonymous"
+
+
+@pytest.mark.parametrize("fault", EVERY_FAULT, ids=["stall", "reset", "html-500"])
+def test_par_under_every_fault_answers_503(okta_settings, okta_mock_server, fault):
+    client = make_site(okta_settings, OKTA_USE_PAR="always", OKTA_HTTP_TIMEOUT=0.5).test_client()
+    okta_mock_server.fail_next("par", **fault)
+    assert client.get("/login").status_code == 503
+
+
+@pytest.mark.parametrize("fault", EVERY_FAULT, ids=["stall", "reset", "html-500"])
+@pytest.mark.parametrize("call", ["introspect", "revoke"])
+def test_introspection_and_revocation_under_every_fault_raise_unavailable(okta_settings, okta_mock_server,
+                                                                           call, fault):
+    app = make_site(okta_settings, OKTA_HTTP_TIMEOUT=0.5)
+    okta = app.extensions["okta"]
+    okta_mock_server.fail_next(call, **fault)
+    with app.test_request_context(), pytest.raises(ProviderUnavailable):
+        okta.client.introspect("opaque") if call == "introspect" else okta.client.revoke("opaque", "access_token")
+
+
 # -- retries: GETs only ----------------------------------------------------------------------
 
 

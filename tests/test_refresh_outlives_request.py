@@ -91,9 +91,11 @@ def test_a_refusal_nobody_waited_for_ends_the_session_without_asking_again(
     assert okta_mock_server.count("token") == 1
 
 
+@pytest.mark.parametrize("store", ["redis", "directory"])
 def test_server_store_refresh_is_stored_for_every_instance_and_the_lock_held_until_it_ends(
-        okta_settings, okta_mock_server, redis_url):
-    settings = {**okta_settings, "OKTA_TOKEN_STORE": redis_url}
+        okta_settings, okta_mock_server, request, tmp_path, store):
+    location = request.getfixturevalue("redis_url") if store == "redis" else str(tmp_path / "tokens")
+    settings = {**okta_settings, "OKTA_TOKEN_STORE": location}
     first, second = slow_provider_site(settings), slow_provider_site(settings)  # two instances
     on_first, before = signed_in_with_a_stalled_refresh(first, okta_mock_server)
 
