@@ -219,6 +219,38 @@ def test_explicit_audience(app, client, okta_mock_server):
     assert call(client, token, path="/api/orders").status_code == 200
 
 
+def test_a_cached_token_is_still_refused_for_an_audience_it_does_not_name(app, client, okta_mock_server):
+    from flask_okta_client import bearer_token_required
+
+    @app.get("/api/orders")
+    @bearer_token_required(audience="api://orders")
+    def orders():
+        return "ok"
+
+    token = okta_mock_server.sign(claims(okta_mock_server))
+    assert call(client, token).status_code == 200  # cached for api://default
+    assert call(client, token, path="/api/orders").status_code == 401
+    assert call(client, token).status_code == 200
+
+
+def test_one_cache_entry_serves_every_audience_the_token_names(app, client, okta_mock_server):
+    from flask_okta_client import bearer_token_required
+
+    @app.get("/api/orders")
+    @bearer_token_required(audience="api://orders")
+    def orders():
+        return "ok"
+
+    validator = app.extensions["okta"].access_tokens
+    token = okta_mock_server.sign(claims(okta_mock_server, aud=["api://default", "api://orders"]))
+    verified = []
+    original = validator.verifier.verify_access_token
+    validator.verifier.verify_access_token = lambda *a, **k: verified.append(1) or original(*a, **k)
+    assert call(client, token).status_code == 200
+    assert call(client, token, path="/api/orders").status_code == 200
+    assert verified == [1] and len(validator.cache) == 1
+
+
 def test_okta_object_offers_the_decorator(okta_settings, okta_access_token):
     from flask import Flask
 

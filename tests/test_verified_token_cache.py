@@ -6,7 +6,6 @@ from types import MappingProxyType
 
 from flask_okta_client.protocol.bearer import VerifiedToken, VerifiedTokenCache
 
-AUDIENCE = "api://default"
 LEEWAY = 60.0
 
 
@@ -22,24 +21,31 @@ def entry(expires_at: float) -> VerifiedToken:
     return VerifiedToken(MappingProxyType({"exp": expires_at}), frozenset(), expires_at)
 
 
-def key(token: str, audience: str = AUDIENCE) -> tuple[bytes, str]:
-    return VerifiedTokenCache.key(token.encode(), audience)
+def key(token: str) -> tuple[bytes, str]:
+    return VerifiedTokenCache.key(token)
 
 
-def test_a_stored_entry_is_found_by_the_same_token_and_audience_only():
+def test_a_stored_entry_is_found_by_the_same_token_only():
     cache = VerifiedTokenCache(10, Clock())
     stored = entry(2_000_000.0)
     cache.put(key("a.b.c"), stored)
     assert cache.get(key("a.b.c"), LEEWAY) is stored
     assert cache.get(key("a.b.d"), LEEWAY) is None
-    assert cache.get(key("a.b.c", "api://other"), LEEWAY) is None
 
 
-def test_the_key_is_a_fixed_size_digest_not_the_token():
-    token = "header." + "p" * 2000 + ".signature"
-    digest, audience = key(token)
-    assert len(digest) == 32 and token.encode() not in digest
-    assert audience == AUDIENCE
+def test_a_copy_with_the_same_signature_over_another_payload_is_a_miss():
+    cache = VerifiedTokenCache(10, Clock())
+    stored = entry(2_000_000.0)
+    cache.put(key("header.payload.signature"), stored)
+    assert cache.get(key("header.payl0ad.signature"), LEEWAY) is None
+    assert cache.get(key("header.payload.signature"), LEEWAY) is stored  # the genuine token still hits
+
+
+def test_the_signature_is_kept_only_as_a_fixed_size_digest():
+    signature = "s" * 2000
+    digest, signed_part = key("header.payload." + signature)
+    assert len(digest) == 32 and signature.encode() not in digest
+    assert signed_part == "header.payload"
 
 
 def test_the_cache_never_holds_more_than_its_size():

@@ -27,13 +27,14 @@ log = logging.getLogger("flask_okta_client")
 
 
 class VerifiedToken(NamedTuple):
-    """A token that passed validation: read-only claims, its scopes, expiry and DPoP key binding."""
+    """A token that passed validation: read-only claims, its scopes, expiry, DPoP key binding and audiences."""
 
     claims: Mapping[str, Any]
     scopes: frozenset[str]
     expires_at: float
     #: ``cnf.jkt``: the thumbprint of the DPoP key the token is bound to (RFC 9449 §6), if any.
     jkt: str | None = None
+    audiences: frozenset[str] = frozenset()
 
 
 def bound_key(claims: Mapping[str, Any]) -> str | None:
@@ -47,40 +48,64 @@ def bound_key(claims: Mapping[str, Any]) -> str | None:
     return jkt
 
 
-class VerifiedTokenCache:
-    """A bounded LRU of verified tokens, keyed by a digest of the token and the audience.
+def claimed_audiences(claims: Mapping[str, Any]) -> frozenset[str]:
+    """The ``aud`` claim as a set; empty when absent or malformed (introspection answers need not have one)."""
+    aud = claims.get("aud")
+    if isinstance(aud, str):
+        return frozenset((aud,))
+    if isinstance(aud, list):
+        return frozenset(a for a in aud if isinstance(a, str))
+    return frozenset()
 
-    The digest is a 256-bit BLAKE2b: the tokens themselves are never kept, and
-    Python's built-in BLAKE2b costs less per request than OpenSSL's SHA-256.
-    Only tokens that passed validation are stored; expiry is rechecked on every
-    hit. A plain dict keeps the order: a hit moves its entry to the end,
-    eviction takes from the front.
+
+# Where a token is looked up: a digest of its signature, and the part the signature covers.
+CacheKey = tuple[bytes, str]
+
+
+class VerifiedTokenCache:
+    """A bounded LRU of verified tokens.
+
+    An entry is found by a 256-bit BLAKE2b digest of the token's signature and
+    kept with the part the signature covers (``header.payload``, which says
+    nothing the cached claims do not); a hit needs both to match, so a copy
+    with any character changed is a miss. The signature, without which the
+    token is useless, is never kept, and hashing it alone costs half of
+    hashing the whole token. Only tokens that passed validation are stored;
+    expiry is rechecked on every hit. A plain dict keeps the order: a hit moves
+    its entry to the end, eviction takes from the front.
     """
 
     def __init__(self, max_size: int, clock: Callable[[], float] = time.time) -> None:
         self.max_size = max_size
         self.clock = clock
-        self._entries: dict[tuple[bytes, str], VerifiedToken] = {}
+        self._entries: dict[bytes, tuple[str, VerifiedToken]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(token: bytes, audience: str) -> tuple[bytes, str]:
-        return hashlib.blake2b(token, digest_size=32).digest(), audience
+    def key(token: str) -> CacheKey:
+        signed_part, _, signature = token.rpartition(".")
+        digest = hashlib.blake2b(signature.encode("utf-8", "surrogateescape"), digest_size=32).digest()
+        return digest, signed_part
 
-    def get(self, key: tuple[bytes, str], leeway: float) -> VerifiedToken | None:
+    def get(self, key: CacheKey, leeway: float) -> VerifiedToken | None:
         # Lock-free: each dict operation is atomic under the GIL; a racing thread
         # can at worst miss the entry and verify the token once more.
-        entry = self._entries.pop(key, None)
-        if entry is None or entry.expires_at <= self.clock() - leeway:
+        digest, signed_part = key
+        found = self._entries.pop(digest, None)
+        if found is None:
             return None
-        self._entries[key] = entry
-        return entry
+        kept_part, entry = found
+        if entry.expires_at <= self.clock() - leeway:
+            return None
+        self._entries[digest] = found
+        return entry if kept_part == signed_part else None
 
-    def put(self, key: tuple[bytes, str], entry: VerifiedToken) -> None:
+    def put(self, key: CacheKey, entry: VerifiedToken) -> None:
         if self.max_size <= 0:
             return
         entries = self._entries
-        entries[key] = entry
+        digest, signed_part = key
+        entries[digest] = (signed_part, entry)
         if len(entries) > self.max_size:
             with self._lock:
                 while len(entries) > self.max_size:
@@ -126,19 +151,21 @@ class AccessTokenValidator:
         """The verified token, or :class:`TokenValidationError`.
 
         ``audience`` defaults to ``OKTA_AUDIENCE`` for local validation; with
-        introspection it is checked only when given.
+        introspection it is checked only when given. One cache entry serves
+        every audience the token names; another audience is validated afresh
+        (and refused).
         """
-        raw = token.encode("utf-8", "surrogateescape")
-        key = self.cache.key(raw, audience or self.config.audience)
+        key = self.cache.key(token)
         cached = self.cache.get(key, self.config.clock_skew)
-        if cached is not None:
+        wanted = audience or (None if self.introspects() else self.config.audience)
+        if cached is not None and (wanted is None or wanted in cached.audiences):
             return cached
         if self.introspects():
             claims = self._introspect(token, audience)
         else:
-            claims = self.verifier.verify_access_token(raw, audience=audience)
+            claims = self.verifier.verify_access_token(token, audience=audience)
         verified = VerifiedToken(MappingProxyType(claims), token_scopes(claims), float(claims["exp"]),
-                                 bound_key(claims))
+                                 bound_key(claims), claimed_audiences(claims))
         self.cache.put(key, verified)
         return verified
 

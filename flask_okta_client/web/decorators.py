@@ -215,10 +215,12 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
                          step_up: AuthenticationRequirement | None = None) -> None:
     """Validate the request's access token and check scopes and claims; sets ``g.okta_claims``.
 
-    This runs on every API request, so it resolves each context proxy once.
+    This runs on every API request, so it resolves each context proxy once
+    (``_get_current_object()``: one call, where each attribute read through a
+    proxy costs several).
     """
-    req = request_ctx.request
     context = app_ctx._get_current_object()  # type: ignore[attr-defined]
+    req = request_ctx._get_current_object().request  # type: ignore[attr-defined]
     environ = req.environ
     environ[API_REQUEST_KEY] = True
     state = context.app.extensions["okta"]
