@@ -34,6 +34,8 @@ HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 DPOP_PROOF_ALGORITHMS = ("ES256", "ES384", "ES512", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512")
 TOKEN_VALIDATION_MODES = ("auto", "local", "introspect")
 PAR_MODES = ("auto", "always", "never")
+#: Settings whose empty value means something (the org authorization server, no prefix).
+EMPTY_ALLOWED = frozenset({"OKTA_AUTHORIZATION_SERVER_ID", "OKTA_URL_PREFIX"})
 #: Okta's own domains: an issuer here without ``/oauth2/`` is an org authorization server.
 OKTA_DOMAINS = ("okta.com", "oktapreview.com", "okta-emea.com")
 
@@ -252,7 +254,12 @@ def _sdk_file_settings(lookup: Callable[[str], Any]) -> dict[str, Any]:
 
 
 def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str]) -> Callable[[str], Any]:
-    """Look a key up in the Flask config, then the environment, then the SDK file."""
+    """Look a key up in the Flask config, then the environment, then the SDK file.
+
+    A key set to an empty string is a :class:`ConfigError`, not an absent key: an
+    empty ``OKTA_CLIENT_SECRET`` must not quietly make a public client, nor an empty
+    ``OKTA_ISSUER`` start a demo. Only keys whose empty value means something may be empty.
+    """
 
     def first(key: str) -> Any:
         if app_config.get(key) is not None:
@@ -263,7 +270,10 @@ def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str]) -
 
     def lookup(key: str) -> Any:
         value = first(key)
-        return file_settings.get(key) if value is None else value
+        value = file_settings.get(key) if value is None else value
+        if isinstance(value, str) and not value.strip() and key not in EMPTY_ALLOWED:
+            raise ConfigError(f"{key} is set but empty: give it a value, or remove it to use the default")
+        return value
 
     return lookup
 
@@ -363,7 +373,7 @@ def _relative_path(key: str, value: Any) -> str:
 
 def _optional(get: Callable[[str], Any], key: str, parse: Callable[[str, Any], Any]) -> Any:
     value = get(key)
-    return None if value is None or value == "" else parse(key, value)
+    return None if value is None else parse(key, value)
 
 
 def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> OktaConfig:
@@ -372,7 +382,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
 
     def get_or(key: str, default: Any) -> Any:
         value = get(key)
-        return default if value is None or value == "" else value
+        return default if value is None else value
 
     issuer = _issuer(get)
     if not get("OKTA_CLIENT_ID"):

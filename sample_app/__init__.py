@@ -1,7 +1,8 @@
 """The sample site: ``flask --app sample_app run``.
 
-It reads ``OKTA_*`` and ``SECRET_KEY`` from the environment. With no Okta org
-configured it starts the embedded mock Okta server, so a sign-in works at once.
+It reads ``OKTA_*``, ``SECRET_KEY`` and ``SAMPLE_API_URL`` from the environment.
+With no Okta org configured (``OKTA_ISSUER`` absent, not empty) it starts the
+embedded mock Okta server, so a sign-in works at once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from flask import Flask, jsonify, render_template, url_for
+from flask import Flask, jsonify, render_template
 from flask.typing import ResponseReturnValue
 
 from flask_okta_client import (
@@ -33,9 +34,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(TEMPLATES))
     app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
     app.config.update(config or {})
-    lookup = settings_lookup(app.config, os.environ)
+    app.config.setdefault("SAMPLE_API_URL", os.environ.get("SAMPLE_API_URL") or default_api_url())
+    lookup = settings_lookup(app.config, os.environ)  # an empty OKTA_ISSUER is a ConfigError here
     mock_issuer = None
-    if not (lookup("OKTA_ISSUER") or lookup("OKTA_DOMAIN")):
+    if lookup("OKTA_ISSUER") is None and lookup("OKTA_DOMAIN") is None:
         mock_issuer = start_mock_okta(app)
     OktaClient(app)
 
@@ -56,19 +58,32 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @bearer_token_required(scopes=["messages:read"])
     def api_messages() -> ResponseReturnValue:
         return jsonify(messages=[
-            {"id": 1, "text": f"Hello, {current_token['sub']}!"},
+            # An introspected token may have no sub (RFC 7662): greet its client then.
+            {"id": 1, "text": f"Hello, {current_token.get('sub') or current_token.get('client_id')}!"},
             {"id": 2, "text": "This answer needed an access token with scope messages:read."},
         ])
 
     @app.get("/messages")
     @login_required
-    def messages() -> str:
-        """Calls this site's own API with the signed-in user's access token, server to server."""
-        response = requests.get(
-            url_for("api_messages", _external=True),
-            headers={"Authorization": f"Bearer {current_user.access_token}"},
-            timeout=5,
-        )
-        return render_template("messages.html", status=response.status_code, body=response.json())
+    def messages() -> ResponseReturnValue:
+        """Calls this site's own API at ``SAMPLE_API_URL`` (never a URL from the request's Host)
+        with the signed-in user's access token, server to server."""
+        url = app.config["SAMPLE_API_URL"]
+        try:
+            response = requests.get(url, headers={"Authorization": f"Bearer {current_user.access_token}"}, timeout=5)
+        except requests.RequestException:
+            return render_template("messages.html", url=url, problem="could not be reached"), 502
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return render_template("messages.html", url=url, problem=f"answered {response.status_code}, not JSON"), 502
+        return render_template("messages.html", url=url, status=response.status_code, body=body)
 
     return app
+
+
+def default_api_url() -> str:
+    """The API of this site as ``flask run`` serves it."""
+    return f"http://127.0.0.1:{os.environ.get('FLASK_RUN_PORT', '5000')}/api/messages"

@@ -311,3 +311,28 @@ def test_default_redirect_must_be_a_local_path(path):
 def test_redirect_uri_must_be_https_off_loopback():
     assert "OKTA_REDIRECT_URI" in config_error(OKTA_ISSUER=ISSUER, OKTA_CLIENT_ID=CLIENT_ID,
                                                OKTA_REDIRECT_URI="http://app.example/callback")
+
+
+# ----------------------------------------------------------------- set but empty
+
+
+@pytest.mark.parametrize("key", [
+    "OKTA_ISSUER", "OKTA_CLIENT_ID", "OKTA_CLIENT_SECRET", "OKTA_AUDIENCE", "OKTA_TOKEN_STORE", "OKTA_PROMPT",
+    "OKTA_TOKEN_VALIDATION", "OKTA_PRIVATE_KEY",
+])
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_a_setting_set_but_empty_is_an_error_naming_the_key(key, empty):
+    settings = {"OKTA_ISSUER": ISSUER, "OKTA_CLIENT_ID": CLIENT_ID, key: empty}
+    message = config_error(**settings)
+    assert key in message and "empty" in message
+
+
+def test_a_setting_empty_in_the_environment_is_an_error_too():
+    with pytest.raises(ConfigError, match="OKTA_CLIENT_SECRET is set but empty"):
+        load({"OKTA_ISSUER": ISSUER, "OKTA_CLIENT_ID": CLIENT_ID, "OKTA_CLIENT_SECRET": ""})
+
+
+def test_a_setting_empty_in_the_sdk_file_is_an_error_too(tmp_path):
+    path = tmp_path / "okta.json"
+    path.write_text(json.dumps({"issuer": "", "client_id": CLIENT_ID}))
+    assert "OKTA_ISSUER is set but empty" in config_error(OKTA_CLIENT_CONFIG=str(path))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -71,3 +73,81 @@ def test_demo_api_answers_without_and_with_a_token(demo):
     refused = browser().get(origin + "/api/messages")
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def signed_in_browser(origin: str, app) -> requests.Session:
+    session = browser()
+    login = session.get(origin + "/login?next=/", allow_redirects=False)
+    session.get(app.extensions["okta_mock_server"].login(login.headers["Location"], "newcomer"))
+    return session
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[dict]]]:
+    """A loopback HTTP server that records every request it gets (where a forged Host would send the token)."""
+    seen: list[dict] = []
+
+    def record(environ, start_response):
+        seen.append({"path": environ["PATH_INFO"], "authorization": environ.get("HTTP_AUTHORIZATION")})
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [b'{"error": "attacker", "error_description": "attacker text"}']
+
+    server = make_server("127.0.0.1", 0, record)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port, seen
+    server.shutdown()
+
+
+def test_messages_ignores_a_forged_host_header(demo, listener):
+    origin, app = demo
+    port, seen = listener
+    session = signed_in_browser(origin, app)
+    page = session.get(origin + "/messages", headers={"Host": f"127.0.0.1:{port}"})
+    assert seen == []  # the access token went nowhere else
+    assert page.status_code == 200
+    assert "Hello, newcomer!" in page.text and "attacker text" not in page.text
+
+
+@pytest.mark.parametrize(("target", "expected"), [
+    ("closed port", "could not be reached"),
+    ("html page", "not JSON"),
+])
+def test_messages_explains_an_api_it_cannot_use(demo, target, expected):
+    origin, app = demo
+    session = signed_in_browser(origin, app)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/api/messages"
+    configured = app.config["SAMPLE_API_URL"]
+    app.config["SAMPLE_API_URL"] = closed if target == "closed port" else origin + "/"
+    try:
+        page = session.get(origin + "/messages")
+    finally:
+        app.config["SAMPLE_API_URL"] = configured
+    assert page.status_code == 502
+    assert expected in page.text
+
+
+def test_an_empty_okta_issuer_is_a_configuration_error_not_the_mock(monkeypatch):
+    from flask_okta_client import ConfigError
+
+    monkeypatch.setenv("OKTA_ISSUER", "")
+    with pytest.raises(ConfigError, match="OKTA_ISSUER"):
+        sample_app.create_app()
+
+
+def test_the_api_greets_an_introspected_token_without_sub(monkeypatch):
+    for key in ("OKTA_ISSUER", "OKTA_DOMAIN", "OKTA_CLIENT_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    app = sample_app.create_app({"OKTA_TOKEN_VALIDATION": "introspect"})
+    mock = app.extensions["okta_mock_server"]
+    try:
+        answer = {"active": True, "scope": "messages:read", "client_id": "0oa-machine", "iss": mock.issuer,
+                  "exp": int(time.time()) + 600}
+        mock.fail_next("introspect", status=200, body=json.dumps(answer))
+        response = app.test_client().get("/api/messages", headers={"Authorization": "Bearer opaque"})
+    finally:
+        mock.stop()
+    assert response.status_code == 200
+    assert "Hello, 0oa-machine!" in response.json["messages"][0]["text"]
