@@ -11,6 +11,7 @@ from __future__ import annotations
 import configparser
 import ipaddress
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from .web.login_options import (
     is_ascii_words,
     is_prompt,
 )
+from .web.redirects import safe_next_url
 
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none")
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -34,6 +36,8 @@ HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 DPOP_PROOF_ALGORITHMS = ("ES256", "ES384", "ES512", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512")
 TOKEN_VALIDATION_MODES = ("auto", "local", "introspect")
 PAR_MODES = ("auto", "always", "never")
+#: RFC 6749 §3.3 scope-token.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 #: Settings whose empty value means something (the org authorization server, no prefix).
 EMPTY_ALLOWED = frozenset({"OKTA_AUTHORIZATION_SERVER_ID", "OKTA_URL_PREFIX"})
 #: Okta's own domains: an issuer here without ``/oauth2/`` is an org authorization server.
@@ -134,8 +138,8 @@ def _float(key: str, value: Any) -> float:
         number = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{key} must be a number of seconds, got {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"{key} must be greater than 0, got {number}")
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigError(f"{key} must be a finite number greater than 0, got {number}")
     return number
 
 
@@ -366,9 +370,37 @@ def _cookie_name(key: str, value: Any) -> str:
 
 def _relative_path(key: str, value: Any) -> str:
     path = _text(key, value)
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        raise ConfigError(f"{key} must be a path on this site starting with '/', got {path!r}")
+    if safe_next_url(path) != path:
+        raise ConfigError(f"{key} must be a path on this site starting with '/' (no '//', backslash or "
+                          f"control characters), got {path!r}")
     return path
+
+
+def _url_prefix(key: str, value: Any) -> str:
+    """``""`` or a path on this site that does not end with ``/``."""
+    if value == "":
+        return ""
+    prefix = _relative_path(key, value)
+    if prefix.endswith("/"):
+        raise ConfigError(f"{key} must start with '/' and not end with '/', got {prefix!r}")
+    return prefix
+
+
+def _client_text(key: str, value: Any) -> str:
+    """A client id or secret: printable ASCII (RFC 6749 Appendix A: VSCHAR)."""
+    text = _text(key, value)
+    if not all(" " <= ch <= "~" for ch in text):
+        raise ConfigError(f"{key} must be printable ASCII; check it was copied whole and nothing else with it")
+    return text
+
+
+def _scopes(key: str, value: Any) -> tuple[str, ...]:
+    scopes = _words(key, value)
+    for scope in scopes:
+        if not SCOPE_TOKEN.fullmatch(scope):
+            raise ConfigError(f"{key} lists {scope!r}, which is not a valid scope (RFC 6749 §3.3: printable "
+                              "ASCII without quotes or backslashes)")
+    return scopes
 
 
 def _optional(get: Callable[[str], Any], key: str, parse: Callable[[str, Any], Any]) -> Any:
@@ -390,19 +422,17 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
             "OKTA_CLIENT_ID is not set: copy the Client ID of your Okta app integration into "
             "app.config['OKTA_CLIENT_ID'] or the OKTA_CLIENT_ID environment variable"
         )
-    secret = _optional(get, "OKTA_CLIENT_SECRET", _text)
-    scopes = _words("OKTA_SCOPES", get_or("OKTA_SCOPES", "openid profile email"))
+    secret = _optional(get, "OKTA_CLIENT_SECRET", _client_text)
+    scopes = _scopes("OKTA_SCOPES", get_or("OKTA_SCOPES", "openid profile email"))
     if "openid" not in scopes:
         raise ConfigError("OKTA_SCOPES must include 'openid' for sign-in")
-    prefix = get_or("OKTA_URL_PREFIX", "")
-    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
-        raise ConfigError(f"OKTA_URL_PREFIX must start with '/' and not end with '/', got {prefix!r}")
+    prefix = _url_prefix("OKTA_URL_PREFIX", get_or("OKTA_URL_PREFIX", ""))
     prompt = _optional(get, "OKTA_PROMPT", _text)
     if prompt and not is_prompt(prompt):
         raise ConfigError(f"OKTA_PROMPT must be none, or any of login, consent and select_account; got {prompt!r}")
     config = OktaConfig(
         issuer=issuer,
-        client_id=_single_word("OKTA_CLIENT_ID", get("OKTA_CLIENT_ID")),
+        client_id=_client_text("OKTA_CLIENT_ID", _single_word("OKTA_CLIENT_ID", get("OKTA_CLIENT_ID"))),
         client_secret=secret,
         client_auth_method=_client_auth_method(get, secret),
         redirect_uri=_optional(get, "OKTA_REDIRECT_URI", _url),

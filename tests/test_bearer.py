@@ -313,6 +313,17 @@ class TestIntrospection:
         self.answer(okta_mock_server, sub=sub)
         assert call(client, "opaque-2").status_code == 401
 
+    @pytest.mark.parametrize("token_type", ["refresh_token", "Refresh", "N_A", 42])
+    def test_an_active_token_that_is_not_an_access_token_is_refused(self, client, okta_mock_server, token_type):
+        """RFC 7662 finds a token whatever its type: a refresh token presented as a bearer is refused."""
+        self.answer(okta_mock_server, sub="ann", token_type=token_type)
+        assert call(client, "opaque-3").status_code == 401
+
+    @pytest.mark.parametrize("token_type", ["Bearer", "bearer", "DPoP"])
+    def test_an_answer_naming_an_access_token_type_is_accepted(self, client, okta_mock_server, token_type):
+        self.answer(okta_mock_server, sub="ann", token_type=token_type)
+        assert call(client, "opaque-4").status_code == 200
+
     def test_inactive_token_is_refused(self, client, okta_mock_server):
         assert call(client, "opaque-token-the-provider-never-issued").status_code == 401
 

@@ -336,3 +336,26 @@ def test_a_setting_empty_in_the_sdk_file_is_an_error_too(tmp_path):
     path = tmp_path / "okta.json"
     path.write_text(json.dumps({"issuer": "", "client_id": CLIENT_ID}))
     assert "OKTA_ISSUER is set but empty" in config_error(OKTA_CLIENT_CONFIG=str(path))
+
+
+# ----------------------------------------------------------------- values that look valid but are not
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("OKTA_HTTP_TIMEOUT", "nan"),
+    ("OKTA_HTTP_TIMEOUT", "inf"),
+    ("OKTA_JWKS_REFRESH_COOLDOWN", float("inf")),
+    ("OKTA_DEFAULT_REDIRECT", "/home\r\nSet-Cookie: x=1"),
+    ("OKTA_DEFAULT_REDIRECT", "/\x00"),
+    ("OKTA_URL_PREFIX", "//evil.example"),
+    ("OKTA_URL_PREFIX", "/a\\b"),
+    ("OKTA_URL_PREFIX", "/au\nth"),
+    ("OKTA_SCOPES", "openid profile\u00e9"),
+    ("OKTA_SCOPES", 'openid "email"'),
+    ("OKTA_CLIENT_ID", "0oa\u00e91"),
+    ("OKTA_CLIENT_ID", "0oa\n1"),
+    ("OKTA_CLIENT_SECRET", "s\u00e9cret-value"),
+])
+def test_a_value_every_request_would_trip_over_is_a_config_error(key, value):
+    settings = {"OKTA_ISSUER": ISSUER, "OKTA_CLIENT_ID": CLIENT_ID, key: value}
+    assert key in config_error(**settings)

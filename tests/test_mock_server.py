@@ -335,6 +335,16 @@ def test_max_age_exceeded_shows_the_sign_in_page_again(okta: MockOktaServer) -> 
     assert "Sign in" in page.text
 
 
+@pytest.mark.parametrize("max_age", ["\u00b2", "\u0663", "9" * 5000, "-1"])
+def test_a_malformed_max_age_is_an_invalid_request_not_a_crash(okta: MockOktaServer, max_age: str) -> None:
+    with requests.Session() as browser:
+        browser_login(browser, authorize_url(okta)[0], "alice")
+        answer = browser.get(authorize_url(okta, max_age=max_age)[0], allow_redirects=False)
+    assert answer.status_code in (302, 400)
+    if answer.status_code == 302:
+        assert query_of(answer.headers["Location"])["error"] == "invalid_request"
+
+
 def test_id_and_access_tokens_carry_the_sign_in_level_time_and_methods(okta: MockOktaServer) -> None:
     before = int(time.time())
     tokens = sign_in(okta)

@@ -1,4 +1,5 @@
-"""Every token response must say ``token_type: Bearer`` (RFC 6749 §7.1, OpenID Connect Core 3.1.3.3)."""
+"""Every token response must say ``token_type: Bearer`` (RFC 6749 §7.1, OpenID Connect Core 3.1.3.3),
+and its other fields must have their types (RFC 6749 §5.1)."""
 
 from __future__ import annotations
 
@@ -21,15 +22,17 @@ def token_body(**fields) -> str:
     return json.dumps({k: v for k, v in body.items() if v is not None})
 
 
-def callback_with_token_type(okta_settings, okta_mock_server, token_type):
-    """The site's answer to a callback whose token response has ``token_type`` and a valid ID token."""
+def callback_with_token_type(okta_settings, okta_mock_server, token_type, **fields):
+    """The site's answer to a callback whose token response has ``token_type`` (and ``fields``)
+    and a valid ID token."""
     client = make_site(okta_settings).test_client()
     params = query(start_login(client))
     user = okta_mock_server.set_user("mallory")
     now = int(time.time())
     id_token = okta_mock_server.sign({"iss": okta_mock_server.issuer, "aud": TEST_CLIENT_ID, "sub": user.sub,
                                       "nonce": params["nonce"], "iat": now, "exp": now + 300})
-    okta_mock_server.fail_next("token", status=200, body=token_body(token_type=token_type, id_token=id_token))
+    okta_mock_server.fail_next("token", status=200, body=token_body(**{"token_type": token_type,
+                                                                       "id_token": id_token, **fields}))
     response = client.get("/authorization-code/callback", query_string={
         "code": "any", "state": params["state"], "iss": okta_mock_server.issuer,
     }, headers={"Accept": "text/html"})
@@ -86,3 +89,28 @@ def test_the_accepted_token_types_are_a_parameter(okta, okta_mock_server):
     okta.client.accepted_token_types = frozenset({"bearer", "dpop"})
     okta_mock_server.fail_next("token", status=200, body=token_body(token_type="DPoP"))
     assert okta.client.refresh("rt")["token_type"] == "DPoP"
+
+
+MALFORMED_FIELDS = {
+    "numeric refresh_token": {"refresh_token": 12345},
+    "list scope": {"scope": ["openid"]},
+    "infinite expires_in": {"expires_in": float("inf")},
+    "list expires_in": {"expires_in": [3600]},
+    "non-numeric expires_in": {"expires_in": "soon"},
+    "negative expires_in": {"expires_in": -1},
+    "boolean expires_in": {"expires_in": True},
+}
+
+
+@pytest.mark.parametrize("fields", MALFORMED_FIELDS.values(), ids=MALFORMED_FIELDS.keys())
+def test_sign_in_with_a_malformed_token_response_field_is_a_provider_error(okta_settings, okta_mock_server,
+                                                                             fields):
+    client, response = callback_with_token_type(okta_settings, okta_mock_server, "Bearer", **fields)
+    assert response.status_code == 502
+    assert client.get("/protected").status_code == 302
+
+
+def test_a_refresh_answering_a_numeric_refresh_token_is_a_provider_error(okta, okta_mock_server):
+    okta_mock_server.fail_next("token", status=200, body=token_body(token_type="Bearer", refresh_token=7))
+    with pytest.raises(ProviderError):
+        okta.client.refresh("rt")

@@ -25,6 +25,9 @@ from .verifier import TokenVerifier
 
 log = logging.getLogger("flask_okta_client")
 
+#: ``token_type`` values of an introspected access token (RFC 6750 bearer, RFC 9449 DPoP-bound).
+ACCESS_TOKEN_TYPES = frozenset({"bearer", "dpop"})
+
 
 class VerifiedToken(NamedTuple):
     """A token that passed validation: read-only claims, its scopes, expiry, DPoP key binding and audiences."""
@@ -177,6 +180,9 @@ class AccessTokenValidator:
             check_issuer(answer, self.config.issuer)
         if "sub" in answer:  # optional in RFC 7662 (e.g. client-credentials tokens), a string when present
             check_subject(answer)
+        token_type = answer.get("token_type")  # introspection finds refresh tokens too
+        if token_type is not None and str(token_type).lower() not in ACCESS_TOKEN_TYPES:
+            raise TokenValidationError("The token is not an access token.")
         if audience is not None:
             check_audience(answer, audience)
         check_times(answer, now=self.verifier.clock(), leeway=self.config.clock_skew, require_iat=False)

@@ -11,6 +11,7 @@ response or an OAuth error. No call here is retried.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -93,6 +94,31 @@ def oauth_error(what: str, url: str, error: str | None, description: str | None)
     return GrantError(description or "The sign-in service refused the request.", error=error or "invalid_request")
 
 
+def malformed_token_field(token: Mapping[str, Any]) -> str | None:
+    """The first field of a token response with the wrong type, if any: the tokens and ``scope``
+    are strings, ``expires_in`` a finite, non-negative number of seconds (RFC 6749 §5.1)."""
+    for name in ("refresh_token", "id_token", "scope", "issued_token_type"):
+        if token.get(name) is not None and not isinstance(token[name], str):
+            return name
+    expires_in = token.get("expires_in")
+    if expires_in is None or (isinstance(expires_in, str) and expires_in.isascii() and expires_in.isdigit()):
+        return None
+    if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)) or not 0 <= expires_in < math.inf:
+        return "expires_in"
+    return None
+
+
+def refuse_malformed_token_response(response: requests.Response) -> requests.Response:
+    """Authlib's hook before it reads a token response: a JSON object (see
+    :func:`json_object_or_http_error`) whose fields have their types, refused here
+    before Authlib's arithmetic on ``expires_in`` could fail on them."""
+    malformed = malformed_token_field(json_object_or_http_error(response).json())
+    if malformed is not None:
+        log.warning("okta: the token response from %s has a malformed %s", endpoint_name(response.url), malformed)
+        raise ProviderError("The sign-in service returned a token response that could not be read.")
+    return response
+
+
 class ProviderClient:
     """Talks to one provider's endpoints on behalf of one registered client."""
 
@@ -135,7 +161,7 @@ class ProviderClient:
         provider_session(self.http.limits, session)
         for method in self.auth_methods:
             session.register_client_auth_method(method)
-        session.register_compliance_hook("access_token_response", json_object_or_http_error)
+        session.register_compliance_hook("access_token_response", refuse_malformed_token_response)
         if self.dpop is not None:
             session.hooks["response"].append(self.dpop.remember_nonce)
         return session

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import socket
 import struct
@@ -43,6 +44,7 @@ from ._mock_tokens import ENDPOINT_PATHS, Realm
 from ._mock_traffic import Traffic
 
 SESSION_COOKIE = "okta_mock_session"
+_MAX_AGE = re.compile(r"[0-9]{1,9}")
 CLIENT_AUTH_PARAMS = frozenset({"client_secret", "client_assertion", "client_assertion_type"})
 _METHODS = {
     "discovery": ("GET",),
@@ -244,9 +246,12 @@ class _Views:
         username, auth_time = session.get("username"), session.get("auth_time", 0)
         if not username:
             return None
-        max_age = params.get("max_age", "")
-        if max_age.isdigit() and time.time() - auth_time >= int(max_age):
-            return None
+        max_age = params.get("max_age")
+        if max_age is not None:
+            if not _MAX_AGE.fullmatch(max_age):
+                raise InvalidRequestError("max_age must be a whole number of seconds.")
+            if time.time() - auth_time >= int(max_age):
+                return None
         acr = session.get("acr", ACR_PASSWORD)
         wanted = _known_acr_values(params)
         if wanted and acr not in wanted:
