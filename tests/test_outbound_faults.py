@@ -5,6 +5,7 @@ whose Retry-After comes from the provider, retries for GETs only, and reasons in
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from email.utils import formatdate
 
@@ -17,6 +18,7 @@ from flask_okta_client.protocol.http import (
 )
 from tests.lifecycle_helpers import OFFLINE_SCOPES, expire_access_token, stored_user
 from tests.site import csrf_token, local, make_site, sign_in, start_login
+from tests.transport_faults import loopback_listener
 
 JSON = {"Accept": "application/json"}
 
@@ -319,3 +321,25 @@ def test_log_names_the_endpoint_without_query_or_tokens(caplog, okta_mock_server
     assert f"refresh at {okta_mock_server.endpoint_url('token')} failed: " in caplog.text
     for secret in (stored.refresh_token, stored.access_token, site.config["OKTA_CLIENT_SECRET"]):
         assert secret not in caplog.text
+
+
+def test_retried_get_makes_its_headers_afresh_for_each_attempt():
+    """A DPoP proof is single-use: a retried UserInfo call must not send the same one twice."""
+    seen: list[str] = []
+
+    def flaky_server(connection: socket.socket) -> None:
+        with connection:
+            request = connection.recv(65536).decode("latin-1")
+            seen.append(next(line for line in request.split("\r\n") if line.lower().startswith("dpop:")))
+            if len(seen) == 1:
+                connection.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            else:
+                body = b'{"sub": "alice"}'
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    proofs = iter(["proof-1", "proof-2", "proof-3"])
+    with loopback_listener(flaky_server) as port:
+        document = HttpClient(2.0).get_json(f"http://127.0.0.1:{port}/userinfo", headers=lambda: {"DPoP": next(proofs)})
+    assert document == {"sub": "alice"}
+    assert seen == ["DPoP: proof-1", "DPoP: proof-2"]

@@ -287,7 +287,10 @@ class ProviderClient:
         """UserInfo for the access token; a DPoP-bound one goes with a proof of the site's key."""
         url = self.endpoint("userinfo_endpoint")
         if token_type == "DPoP" and self.dpop is not None:
-            headers = {"Authorization": f"DPoP {access_token}", **self.dpop.headers("GET", url, access_token)}
-        else:
-            headers = {"Authorization": f"Bearer {access_token}"}
-        return self.http.get_json(url, headers=headers)
+            dpop = self.dpop
+
+            def headers() -> dict[str, str]:  # a proof of its own for each attempt: a retry is no replay
+                return {"Authorization": f"DPoP {access_token}", **dpop.headers("GET", url, access_token)}
+
+            return self.http.get_json(url, headers=headers)
+        return self.http.get_json(url, headers={"Authorization": f"Bearer {access_token}"})

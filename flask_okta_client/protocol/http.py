@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +38,9 @@ DEFAULT_RATE_LIMIT_WAIT = 30
 RETRY_BASE_DELAY = 0.2
 # An attempt is not started with less time than this left in the call's budget.
 MIN_ATTEMPT_TIMEOUT = 0.1
+
+#: Request headers, or a function making them afresh for each attempt.
+Headers = Mapping[str, str] | Callable[[], Mapping[str, str]]
 
 
 def endpoint_name(url: str) -> str:
@@ -176,13 +180,14 @@ class HttpClient:
         self.limits = RateLimits()
         self.session = provider_session(self.limits)
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    def get(self, url: str, headers: Headers | None = None) -> requests.Response:
+        """GET ``url``; ``headers`` may be a function, called for each attempt (a fresh DPoP proof)."""
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
             try:
                 return self.session.get(url, timeout=max(deadline - time.monotonic(), MIN_ATTEMPT_TIMEOUT),
-                                        headers=headers)
+                                        headers=headers() if callable(headers) else headers)
             except ProviderUnavailable as exc:
                 attempt += 1
                 delay = retry_delay(attempt, exc)
@@ -192,9 +197,12 @@ class HttpClient:
                 log.info("okta: GET %s failed: %s; retrying in %.1f s", endpoint_name(url), exc.reason, delay)
                 time.sleep(delay)
 
-    def get_json(self, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    def get_json(self, url: str, headers: Headers | None = None) -> dict[str, Any]:
         """GET a JSON document (discovery, JWKS, UserInfo)."""
-        response = self.get(url, headers={"Accept": "application/json", **(headers or {})})
+        def attempt_headers() -> dict[str, str]:
+            return {"Accept": "application/json", **(headers() if callable(headers) else headers or {})}
+
+        response = self.get(url, attempt_headers)
         if response.status_code != 200:
             log.warning("okta: GET %s answered %s", endpoint_name(url), response.status_code)
             raise ProviderError("The sign-in service refused a configuration request.")
