@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
-from flask import current_app
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, ScriptInfo
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 from .config import OktaConfig
-from .errors import OktaError, ProviderUnavailable
-from .protocol.client_auth import load_private_key, signing_algorithm
-from .protocol.discovery import REQUIRED_ENDPOINTS, discovery_url
+from .diagnostics import Report, effective_settings, failure_reason, site_urls
+from .errors import ConfigError, OktaError
+from .protocol.discovery import discovery_url
 
 okta_cli = AppGroup("okta", help="Okta sign-in: check the configuration, create a signing key, get a token.")
 
@@ -29,78 +28,47 @@ ENDPOINTS = (
 )
 
 
-def effective_settings(config: OktaConfig) -> dict[str, Any]:
-    """The settings, with secret ones (``repr=False`` fields) shown only as set or not."""
-    settings = {}
-    for setting in dataclasses.fields(config):
-        value = getattr(config, setting.name)
-        settings[setting.name] = value if setting.repr else ("(set)" if value else "(not set)")
-    return settings
+def fail(problems: list[str]) -> NoReturn:
+    click.echo("Problems:", err=True)
+    for problem in problems:
+        click.echo(f"  - {problem}", err=True)
+    raise click.exceptions.Exit(1)
 
 
-def failure_reason(exc: OktaError) -> str:
-    """Why a call failed: the reason (refused, timed out, answered 503…) when the provider was unavailable."""
-    return exc.reason if isinstance(exc, ProviderUnavailable) else exc.description
+def load_checked_app() -> Flask:
+    """The app, or the reasons it does not start (a ConfigError from init_app) as problems."""
+    try:
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    except ConfigError as exc:
+        fail([f"the app does not start: {exc.description}"])
+    if "okta" not in app.extensions:
+        fail(["the app does not use flask-okta-client: call OktaClient(app) or okta.init_app(app)"])
+    return app
 
 
-class Report:
-    """What ``check`` found: problems fail the check, warnings do not."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-        self.warnings: list[str] = []
-
-    def check_config(self, config: OktaConfig) -> None:
-        if config.issuer.startswith("http://"):
-            self.warnings.append("the issuer uses http://: fine on localhost, never in production")
-        if config.client_auth_method == "private_key_jwt":
-            try:
-                key = load_private_key(config.private_key, config.private_key_id)
-            except OktaError as exc:
-                self.problems.append(exc.description)
-            else:
-                click.echo(f"Client assertions: signed with kid={key.kid} alg={signing_algorithm(key)}")
-
-    def check_metadata(self, config: OktaConfig, document: dict[str, Any]) -> None:
-        if document.get("issuer") != config.issuer:
-            self.problems.append(f"issuer mismatch: discovery names {document.get('issuer')!r}, "
-                                 f"OKTA_ISSUER is {config.issuer!r}")
-        for name in REQUIRED_ENDPOINTS:
-            if not isinstance(document.get(name), str):
-                self.problems.append(f"discovery has no {name}")
-        has_par = isinstance(document.get("pushed_authorization_request_endpoint"), str)
-        if config.use_par == "always" and not has_par:
-            self.problems.append("OKTA_USE_PAR is 'always' but the provider has no pushed authorization endpoint")
-        if config.use_par == "never" and document.get("require_pushed_authorization_requests") is True:
-            self.problems.append("the provider requires pushed authorization requests but OKTA_USE_PAR is 'never'")
-        methods = document.get("token_endpoint_auth_methods_supported")
-        if isinstance(methods, list) and config.client_auth_method not in methods:
-            self.problems.append(f"the provider does not support OKTA_CLIENT_AUTH_METHOD={config.client_auth_method}")
-        if config.token_validation == "introspect" and not document.get("introspection_endpoint"):
-            self.problems.append("OKTA_TOKEN_VALIDATION is 'introspect' but the provider has no introspection endpoint")
-        if config.use_userinfo and not document.get("userinfo_endpoint"):
-            self.problems.append("OKTA_USE_USERINFO is on but the provider has no userinfo endpoint")
-
-    def check_jwks(self, jwks: dict[str, Any]) -> None:
-        keys = [k for k in jwks.get("keys", []) if isinstance(k, dict) and k.get("use", "sig") == "sig"]
-        click.echo(f"Signing keys: {len(keys)}")
-        for key in keys:
-            click.echo(f"  kid={key.get('kid', '(none)')} alg={key.get('alg', '(unspecified)')} kty={key.get('kty')}")
-        if not keys:
-            self.problems.append("the JWKS has no signing keys")
-        elif any("kid" not in key for key in keys):
-            self.warnings.append("some signing keys have no kid")
-
-
-@okta_cli.command("check")
+@okta_cli.command("check", with_appcontext=False)
 def check() -> None:
-    """Check the settings and the provider's discovery document and keys."""
-    state = current_app.extensions["okta"]
+    """Check the settings, the provider's discovery document and keys, and the client's registration."""
+    app = load_checked_app()
+    with app.app_context():
+        run_checks(app)
+
+
+def run_checks(app: Flask) -> None:
+    state = app.extensions["okta"]
     config: OktaConfig = state.config
     report = Report()
+    urls = site_urls(app)
     click.echo("Settings:")
-    for name, value in effective_settings(config).items():
+    for name, value in effective_settings(config, urls).items():
         click.echo(f"  {name}: {value}")
+    click.echo("Register these at the provider (Okta: the app integration's sign-in and sign-out redirect URIs):")
+    click.echo(f"  sign-in redirect URI: {urls.sign_in}")
+    click.echo(f"  sign-out redirect URI: {urls.sign_out}")
+    if urls.computed_for:
+        click.echo(f"  (computed for {urls.computed_for}, where `flask run` serves; the site builds them from each "
+                   "request's host: set OKTA_REDIRECT_URI and OKTA_POST_LOGOUT_REDIRECT_URI, or SERVER_NAME, "
+                   "for its public address)")
     report.check_config(config)
     try:
         document = state.http.get_json(discovery_url(config.issuer))
@@ -117,13 +85,13 @@ def check() -> None:
                 report.check_jwks(state.http.get_json(document["jwks_uri"]))
             except OktaError as exc:
                 report.problems.append(f"JWKS at {document['jwks_uri']} failed: {failure_reason(exc)}")
+        if document.get("issuer") == config.issuer and isinstance(document.get("token_endpoint"), str):
+            report.check_client_authentication(state, urls.sign_in)
+            report.check_sign_in_request(state, document, urls)
     for warning in report.warnings:
         click.echo(f"Warning: {warning}")
     if report.problems:
-        click.echo("Problems:", err=True)
-        for problem in report.problems:
-            click.echo(f"  - {problem}", err=True)
-        raise click.exceptions.Exit(1)
+        fail(report.problems)
     click.echo("OK: no problems found.")
 
 

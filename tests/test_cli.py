@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import Result
 from flask import Flask
 
@@ -32,8 +33,9 @@ def make_app(server: MockOktaServer) -> Callable[..., Flask]:
         client = server.add_client(MockClient("0oa" + secrets.token_hex(6), secrets.token_urlsafe(32),
                                               scopes=("openid", "api.read")))
         app = Flask(__name__)
-        app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client.client_id,
-                          OKTA_CLIENT_SECRET=client.client_secret, SECRET_KEY="test-secret-key-0123456789abcdefghij", **settings)
+        app.config.update({"OKTA_ISSUER": server.issuer, "OKTA_CLIENT_ID": client.client_id,
+                           "OKTA_CLIENT_SECRET": client.client_secret,
+                           "SECRET_KEY": "test-secret-key-0123456789abcdefghij", **settings})
         OktaClient(app)
         if "okta" not in app.cli.commands:
             app.cli.add_command(okta_cli)
@@ -156,3 +158,149 @@ def test_check_says_why_the_issuer_is_unreachable(tmp_path: Path) -> None:
     result = app.test_cli_runner().invoke(args=["okta", "check"])
     assert result.exit_code == 1
     assert "the connection was refused" in result.stderr and "check OKTA_ISSUER" in result.stderr
+
+
+# -- what `check` catches, each with the fix ---------------------------------------------
+
+
+def check_output(app: Flask) -> Result:
+    return app.test_cli_runner().invoke(args=["okta", "check"])
+
+
+def test_check_confirms_the_client_credentials(make_app: Callable[..., Flask]) -> None:
+    result = check_output(make_app())
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "Client authentication: accepted" in result.output
+
+
+def test_check_catches_a_wrong_client_secret(make_app: Callable[..., Flask]) -> None:
+    app = make_app(OKTA_CLIENT_SECRET="a-wrong-secret-that-looks-right-0123456789")
+    result = check_output(app)
+    assert result.exit_code == 1
+    assert "refused this client's credentials (invalid_client)" in result.stderr
+    assert "check OKTA_CLIENT_ID and OKTA_CLIENT_SECRET" in result.stderr
+    assert app.config["OKTA_CLIENT_SECRET"] not in result.output + result.stderr
+
+
+def test_check_catches_an_unknown_private_key(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    make_app().test_cli_runner().invoke(args=["okta", "keygen", "--out", str(key)])
+    result = check_output(make_app(OKTA_PRIVATE_KEY=str(key), OKTA_CLIENT_SECRET=None))
+    assert result.exit_code == 1
+    assert "invalid_client" in result.stderr and "OKTA_PRIVATE_KEY" in result.stderr
+
+
+def test_check_shows_the_redirect_uris_to_register(make_app: Callable[..., Flask]) -> None:
+    result = check_output(make_app())
+    assert "redirect_uri: None" not in result.output
+    assert "sign-in redirect URI: http://127.0.0.1:5000/authorization-code/callback" in result.output
+    assert "sign-out redirect URI: http://127.0.0.1:5000/logout/callback" in result.output
+    assert "set OKTA_REDIRECT_URI and OKTA_POST_LOGOUT_REDIRECT_URI, or SERVER_NAME" in result.output
+
+
+def test_check_shows_the_redirect_uris_for_server_name_and_prefix(make_app: Callable[..., Flask]) -> None:
+    result = check_output(make_app(SERVER_NAME="shop.example.com", PREFERRED_URL_SCHEME="https",
+                                   OKTA_URL_PREFIX="/auth"))
+    assert "sign-in redirect URI: https://shop.example.com/auth/authorization-code/callback" in result.output
+    assert "(computed for" not in result.output
+
+
+def test_check_refuses_a_configured_redirect_uri_the_provider_does_not_know(
+        make_app: Callable[..., Flask]) -> None:
+    result = check_output(make_app(OKTA_REDIRECT_URI="https://shop.example.com/authorization-code/callback"))
+    assert result.exit_code == 1
+    assert ("refused a sign-in request for redirect_uri https://shop.example.com/authorization-code/callback"
+            in result.stderr)
+    assert "register it as a sign-in redirect URI" in result.stderr
+
+
+def test_check_accepts_a_registered_redirect_uri(server: MockOktaServer) -> None:
+    uri = "https://shop.example.com/authorization-code/callback"
+    client = server.add_client(MockClient("0oa" + secrets.token_hex(6), secrets.token_urlsafe(32),
+                                          redirect_uris=[uri]))
+    app = Flask(__name__)
+    app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client.client_id,
+                      OKTA_CLIENT_SECRET=client.client_secret, OKTA_REDIRECT_URI=uri, SECRET_KEY=secrets.token_hex(32))
+    OktaClient(app)
+    result = check_output(app)
+    assert result.exit_code == 0, result.stderr
+    assert f"Sign-in request: accepted for redirect_uri {uri}" in result.output
+
+
+@pytest.mark.parametrize(("store", "shown"), [
+    ("session", "token_store: session (sealed in the sign-in cookie)"),
+    ("redis://:hunter2-password@127.0.0.1:6390/0", "token_store: Redis at redis://:***@127.0.0.1:6390/0"),
+    ("rediss://user:hunter2-password@127.0.0.1:6390/0?password=hunter2-password",
+     "token_store: Redis at rediss://user:***@127.0.0.1:6390/0?password=***"),
+])
+def test_check_shows_the_token_store_kind_without_passwords(make_app: Callable[..., Flask], store: str,
+                                                            shown: str) -> None:
+    result = check_output(make_app(OKTA_TOKEN_STORE=store))
+    assert shown in result.output
+    assert "hunter2" not in result.output + result.stderr
+
+
+def test_check_shows_a_directory_store(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    result = check_output(make_app(OKTA_TOKEN_STORE=str(tmp_path / "tokens")))
+    assert f"token_store: directory {tmp_path / 'tokens'}" in result.output
+
+
+def test_check_catches_introspection_without_an_introspection_endpoint(make_app: Callable[..., Flask],
+                                                                      server: MockOktaServer) -> None:
+    app = make_app(OKTA_TOKEN_VALIDATION="introspect")
+    document = requests.get(f"{server.issuer}/.well-known/openid-configuration", timeout=5).json()
+    del document["introspection_endpoint"]
+    server.fail_next("discovery", status=200, body=json.dumps(document))
+    result = check_output(app)
+    assert result.exit_code == 1
+    assert "OKTA_TOKEN_VALIDATION is 'introspect' but the provider has no introspection endpoint" in result.stderr
+    assert "set it to 'local'" in result.stderr
+
+
+def test_check_names_the_exact_issuer_when_discovery_differs(make_app: Callable[..., Flask],
+                                                            server: MockOktaServer) -> None:
+    app = make_app()
+    document = requests.get(f"{server.issuer}/.well-known/openid-configuration", timeout=5).json()
+    server.fail_next("discovery", status=200, body=json.dumps({**document, "issuer": server.issuer + "/"}))
+    result = check_output(app)
+    assert result.exit_code == 1
+    assert f"set OKTA_ISSUER to exactly {server.issuer + '/'!r} (the trailing slash differs)" in result.stderr
+
+
+def flask_command(settings: dict[str, object]) -> Result:
+    """``flask okta check`` as the ``flask`` command runs it, for an app factory with ``settings``."""
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    def create_app() -> Flask:
+        app = Flask("user_app")
+        app.config.update(settings)
+        OktaClient(app)
+        return app
+
+    return CliRunner().invoke(FlaskGroup(create_app=create_app), ["okta", "check"])
+
+
+@pytest.mark.parametrize(("settings", "fix"), [
+    ({"SECRET_KEY": "change-me"}, "SECRET_KEY"),
+    ({"OKTA_ISSUER": ""}, "OKTA_ISSUER"),
+    ({"OKTA_ISSUER": "https://dev-123456.okta.com/oauth2/default/"},
+     "use 'https://dev-123456.okta.com/oauth2/default'"),
+])
+def test_check_reports_settings_the_app_refuses_at_start_without_a_traceback(settings: dict[str, object],
+                                                                             fix: str) -> None:
+    base = {"OKTA_ISSUER": "https://dev-123456.okta.com/oauth2/default", "OKTA_CLIENT_ID": "0oa-client",
+            "SECRET_KEY": secrets.token_hex(32)}
+    result = flask_command({**base, **settings})
+    assert result.exit_code == 1, result.output
+    assert "Problems:" in result.stderr and "the app does not start:" in result.stderr and fix in result.stderr
+    assert "Traceback" not in result.output + result.stderr and result.exception is None or \
+        isinstance(result.exception, SystemExit)
+
+
+def test_check_says_when_the_app_does_not_use_the_extension() -> None:
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    result = CliRunner().invoke(FlaskGroup(create_app=lambda: Flask("plain")), ["okta", "check"])
+    assert result.exit_code == 1 and "call OktaClient(app)" in result.stderr
