@@ -23,7 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from ._mock_app import create_app
 from ._mock_dpop import ProofChecker
 from ._mock_keys import KeyRing
-from ._mock_models import MockClient, MockUser
+from ._mock_models import STANDARD_SCOPES, MockClient, MockUser
 from ._mock_store import Store
 from ._mock_tokens import Realm
 from ._mock_traffic import Fault, LoggedRequest, Traffic
@@ -240,11 +240,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client-secret", help="omit for a public client")
     parser.add_argument("--redirect-uri", action="append", default=[], required=True)
     parser.add_argument("--post-logout-redirect-uri", action="append", default=[])
+    parser.add_argument("--scope", action="append", default=[],
+                        help="a custom scope the client may get, besides the standard ones (repeat, or space-separate)")
     args = parser.parse_args(argv)
     server = MockOktaServer(port=args.port, auth_server_id=args.auth_server_id, issuer_path=args.issuer_path)
-    server.add_client(
-        MockClient(args.client_id, args.client_secret, args.redirect_uri, args.post_logout_redirect_uri)
-    )
+    custom = [scope for value in args.scope for scope in value.split()]
+    server.add_client(MockClient(args.client_id, args.client_secret, args.redirect_uri, args.post_logout_redirect_uri,
+                                 scopes=tuple(dict.fromkeys([*STANDARD_SCOPES, *custom]))))
     with server:
         print(f"Mock Okta issuer: {server.issuer}  (Ctrl-C to stop)", flush=True)
         try:
