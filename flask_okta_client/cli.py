@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, ScriptInfo
 from joserfc import jws
 from joserfc.errors import JoseError
@@ -70,6 +70,7 @@ def run_checks(app: Flask) -> None:
                    "request's host: set OKTA_REDIRECT_URI and OKTA_POST_LOGOUT_REDIRECT_URI, or SERVER_NAME, "
                    "for its public address)")
     report.check_config(config)
+    report.check_redirect_paths(app)
     try:
         document = state.http.get_json(discovery_url(config.issuer))
     except OktaError as exc:
@@ -140,12 +141,17 @@ def utc(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-@okta_cli.command("token")
+@okta_cli.command("token", with_appcontext=False)
 @click.option("--scope", "scopes", multiple=True, help="A scope to request (repeat, or space-separate).")
 @click.option("--show-token", is_flag=True, help="Also print the access token itself.")
 def token(scopes: tuple[str, ...], show_token: bool) -> None:
     """Get a client-credentials access token and show its claims."""
-    state = current_app.extensions["okta"]
+    app = load_checked_app()
+    with app.app_context():
+        show_client_credentials_token(app.extensions["okta"], scopes, show_token)
+
+
+def show_client_credentials_token(state: Any, scopes: tuple[str, ...], show_token: bool) -> None:
     try:
         result = state.grants.client_credentials_token(scopes or None)
     except OktaError as exc:

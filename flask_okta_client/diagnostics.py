@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import click
-from flask import Flask
+from flask import Flask, url_for
 
 from .config import OktaConfig
 from .errors import OktaError, ProviderUnavailable
@@ -100,6 +100,18 @@ class Report:
                 self.problems.append(exc.description)
             else:
                 click.echo(f"Client assertions: signed with kid={key.kid} alg={signing_algorithm(key)}")
+
+    def check_redirect_paths(self, app: Flask) -> None:
+        """A configured redirect URI must reach this site's own route (a mount point before it is fine)."""
+        config: OktaConfig = app.extensions["okta"].config
+        with app.test_request_context():
+            expected = {"OKTA_REDIRECT_URI": (config.redirect_uri, url_for("okta.callback")),
+                        "OKTA_POST_LOGOUT_REDIRECT_URI": (config.post_logout_redirect_uri,
+                                                          url_for("okta.logout_callback"))}
+        for key, (configured, path) in expected.items():
+            if configured and not urlsplit(configured).path.endswith(path):
+                self.problems.append(f"{key} is {configured!r}, but this site takes the provider's answer at "
+                                     f"{path!r}: make the URL end with {path!r} (and register that one)")
 
     def check_metadata(self, config: OktaConfig, document: dict[str, Any]) -> None:
         named = document.get("issuer")

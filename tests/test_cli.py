@@ -304,3 +304,31 @@ def test_check_says_when_the_app_does_not_use_the_extension() -> None:
 
     result = CliRunner().invoke(FlaskGroup(create_app=lambda: Flask("plain")), ["okta", "check"])
     assert result.exit_code == 1 and "call OktaClient(app)" in result.stderr
+
+
+def test_check_catches_a_redirect_uri_that_misses_the_callback_route(make_app: Callable[..., Flask]) -> None:
+    result = check_output(make_app(OKTA_REDIRECT_URI="https://shop.example.com/callback",
+                                   OKTA_POST_LOGOUT_REDIRECT_URI="https://shop.example.com/"))
+    assert result.exit_code == 1
+    assert "make the URL end with '/authorization-code/callback'" in result.stderr
+    assert "make the URL end with '/logout/callback'" in result.stderr
+
+
+def test_check_accepts_a_redirect_uri_under_a_mount_point(make_app: Callable[..., Flask]) -> None:
+    result = check_output(make_app(OKTA_REDIRECT_URI="https://shop.example.com/app/authorization-code/callback"))
+    assert "make the URL end with" not in result.stderr
+
+
+def test_token_reports_settings_the_app_refuses_at_start_without_a_traceback() -> None:
+    from click.testing import CliRunner
+    from flask.cli import FlaskGroup
+
+    def create_app() -> Flask:
+        app = Flask("user_app")
+        app.config.update(OKTA_ISSUER="https://dev-123456.okta.com/oauth2/default/", OKTA_CLIENT_ID="0oa-client",
+                          SECRET_KEY=secrets.token_hex(32))
+        OktaClient(app)
+        return app
+
+    result = CliRunner().invoke(FlaskGroup(create_app=create_app), ["okta", "token", "--scope", "api:read"])
+    assert result.exit_code == 1 and "the app does not start: OKTA_ISSUER must not end with '/'" in result.stderr
