@@ -55,6 +55,20 @@ SDK_FILE_KEYS = {
 }
 
 
+DEFAULT_SESSION_ENDPOINT_CLAIMS = ("sub", "name", "email", "groups")
+TOKEN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+@dataclass(frozen=True)
+class SessionEndpointToken:
+    """A token the session endpoint hands out under ``name``: the user's own access token
+    (``audience`` is ``None``) or one exchanged (RFC 8693) for ``audience`` and ``scope``."""
+
+    name: str
+    audience: str | None = None
+    scope: str | None = None
+
+
 @dataclass(frozen=True)
 class OktaConfig:
     """The validated settings. Build it with :func:`load_config`."""
@@ -105,6 +119,9 @@ class OktaConfig:
     dpop_proof_max_age: int = 60
     dpop_require_nonce: bool = False
     session_cookie_name: str = "okta_session"
+    session_endpoint: str | None = None
+    session_endpoint_claims: tuple[str, ...] = DEFAULT_SESSION_ENDPOINT_CLAIMS
+    session_endpoint_tokens: Mapping[str, SessionEndpointToken] = field(default_factory=dict)
 
     @property
     def is_org_authorization_server(self) -> bool:
@@ -403,6 +420,31 @@ def _scopes(key: str, value: Any) -> tuple[str, ...]:
     return scopes
 
 
+def _session_endpoint_tokens(key: str, value: Any) -> dict[str, SessionEndpointToken]:
+    """``{"NAME": "access_token" | {"audience": ..., "scope": ...}}``, as a mapping or its JSON text."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ConfigError(f"{key} must be a JSON object, got {value!r}") from None
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key} must map token names to \"access_token\" or {{\"audience\": ...}}")
+    tokens = {}
+    for name, spec in value.items():
+        if not isinstance(name, str) or not TOKEN_NAME.fullmatch(name):
+            raise ConfigError(f"{key}: token names are 1-64 letters, digits, '_', '.' or '-'; got {name!r}")
+        if spec == "access_token":
+            tokens[name] = SessionEndpointToken(name)
+        elif isinstance(spec, Mapping) and set(spec) <= {"audience", "scope"} and "audience" in spec:
+            scope = spec.get("scope")
+            tokens[name] = SessionEndpointToken(name, _text(f"{key}[{name}].audience", spec["audience"]),
+                                                None if scope is None else _text(f"{key}[{name}].scope", scope))
+        else:
+            raise ConfigError(f"{key}[{name}] must be \"access_token\" (the user's own) or "
+                              f"{{\"audience\": ..., \"scope\": ...}} (a token exchanged for that audience)")
+    return tokens
+
+
 def _optional(get: Callable[[str], Any], key: str, parse: Callable[[str, Any], Any]) -> Any:
     value = get(key)
     return None if value is None else parse(key, value)
@@ -487,6 +529,11 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         dpop_proof_max_age=_int("OKTA_DPOP_PROOF_MAX_AGE", get_or("OKTA_DPOP_PROOF_MAX_AGE", 60), minimum=1),
         dpop_require_nonce=_bool("OKTA_DPOP_REQUIRE_NONCE", get_or("OKTA_DPOP_REQUIRE_NONCE", False)),
         session_cookie_name=_cookie_name("OKTA_SESSION_COOKIE_NAME", get_or("OKTA_SESSION_COOKIE_NAME", "okta_session")),
+        session_endpoint=_optional(get, "OKTA_SESSION_ENDPOINT", _relative_path),
+        session_endpoint_claims=_words(
+            "OKTA_SESSION_ENDPOINT_CLAIMS", get_or("OKTA_SESSION_ENDPOINT_CLAIMS", DEFAULT_SESSION_ENDPOINT_CLAIMS)
+        ),
+        session_endpoint_tokens=_optional(get, "OKTA_SESSION_ENDPOINT_TOKENS", _session_endpoint_tokens) or {},
     )
     if config.refresh_timeout < config.http_timeout:
         raise ConfigError(

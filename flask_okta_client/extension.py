@@ -58,6 +58,7 @@ from .web.event_hooks import (
     make_event_hook_view,
 )
 from .web.responses import error_response, failed_error_page_response
+from .web.session_endpoint import session_endpoint
 from .web.silent_login import silent_login_everywhere
 from .web.user import User, current_user, forget_user, set_user
 from .web.views import CSRF_SESSION_KEY, create_blueprint, csrf_token
@@ -405,6 +406,8 @@ class OktaClient:
             blueprint.add_url_rule(config.backchannel_logout_path, "backchannel_logout", backchannel_logout,
                                    methods=["POST"])
         app.register_blueprint(blueprint)
+        if config.session_endpoint:
+            app.add_url_rule(config.session_endpoint, "okta_session", session_endpoint, methods=["GET", "POST"])
         app.register_error_handler(OktaError, error_response)
         if InternalServerError not in app.error_handler_spec[None][500]:
             app.register_error_handler(InternalServerError, failed_error_page_response)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from flask_okta_client import (
@@ -39,6 +39,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     mock_issuer = None
     if lookup("OKTA_ISSUER") is None and lookup("OKTA_DOMAIN") is None:
         mock_issuer = start_mock_okta(app)
+    if not lookup("OKTA_SESSION_ENDPOINT"):  # the session page below shows it
+        app.config["OKTA_SESSION_ENDPOINT"] = "/auth/session"
+    if not lookup("OKTA_SESSION_ENDPOINT_TOKENS"):
+        app.config["OKTA_SESSION_ENDPOINT_TOKENS"] = {"api": "access_token"}
     OktaClient(app)
 
     @app.get("/")
@@ -49,6 +53,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @login_required
     def protected() -> str:
         return render_template("protected.html")
+
+    @app.get("/session")
+    def session_page() -> str:
+        """A page whose script reads the session endpoint, as a same-origin front end does."""
+        return render_template("session.html", endpoint=url_for("okta_session"))
 
     @app.get("/api/public")
     def api_public() -> ResponseReturnValue:

@@ -1,0 +1,106 @@
+"""A JSON session endpoint for the site's own front end (backend-for-frontend).
+
+``GET`` tells whether the user is signed in and shows the claims the front end
+may see; ``?token=NAME`` adds an access token configured under that name (the
+user's own, or one exchanged for another audience), refreshed first when it is
+due; ``POST`` refreshes on demand. Only this site's own pages may call it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Response, current_app, jsonify, request, url_for
+
+from .. import signals
+from ..config import SessionEndpointToken
+from ..errors import AccessDenied, NotAuthenticated, OktaError
+from ..sessions.lifecycle import SessionEnded
+from .responses import API_REQUEST_KEY
+from .user import current_user, forget_user
+from .views import no_store
+
+log = logging.getLogger("flask_okta_client")
+
+#: The header a call must carry. Its value does not matter: a page on another
+#: origin can add a header only after a CORS preflight, which this endpoint
+#: never approves, and forms, links and ``<img>`` tags cannot add one at all.
+CSRF_HEADER = "X-Requested-With"
+# Sec-Fetch-Site values of requests made by this site's own pages (or typed in by the user).
+SAME_ORIGIN_FETCHES = ("same-origin", "none")
+
+
+def site_origin() -> str:
+    """This site's origin as browsers write it in ``Origin`` (behind a proxy, configure ``ProxyFix``)."""
+    return f"{request.scheme}://{request.host}".lower()
+
+
+def refuse_cross_origin_request() -> None:
+    """Refuse a request another origin made, or one without the CSRF header (403)."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if fetch_site is not None and fetch_site not in SAME_ORIGIN_FETCHES:
+        reason = f"Sec-Fetch-Site: {fetch_site[:20]}"
+    elif origin is not None and origin.lower() != site_origin():
+        reason = "Origin is another site"
+    elif not request.headers.get(CSRF_HEADER):
+        reason = f"no {CSRF_HEADER} header"
+    else:
+        return
+    log.info("okta: session endpoint refused a request (%s)", reason)
+    raise AccessDenied("Only this site's own pages may call the session endpoint.", error="cross_origin_request")
+
+
+def refresh_user(*, force: bool) -> None:
+    """The signed-in user's access token, refreshed if due (or ``force``); a refused refresh signs out."""
+    try:
+        current_app.extensions["okta"].refresh_current_user(force=force)
+    except SessionEnded as error:
+        signals.refresh_failed.send(current_app._get_current_object(), error=error)
+        forget_user()
+        raise
+
+
+def handed_out_token(spec: SessionEndpointToken) -> dict[str, Any]:
+    """The token ``spec`` names: the user's own access token or one exchanged for ``spec.audience``."""
+    if spec.audience is None:
+        user = current_user.stored
+        token = {"access_token": user.access_token, "expires_at": user.expires_at, "scope": user.scope}
+    else:
+        token = dict(current_app.extensions["okta"].exchange_for_current_user(
+            audience=spec.audience, scope=spec.scope, requested_token_type=None, target_issuer=None,
+        ))
+    return {"name": spec.name, "access_token": token["access_token"], "token_type": "Bearer",
+            "expires_at": token.get("expires_at"), "scope": token.get("scope")}
+
+
+def session_endpoint() -> Response:
+    """``{"authenticated": ...}``, the allowed claims and, with ``?token=NAME``, a fresh access token.
+
+    ``POST`` refreshes the user's tokens first (single flight, like every refresh).
+    """
+    request.environ[API_REQUEST_KEY] = True  # refusals and errors answer JSON
+    refuse_cross_origin_request()
+    config = current_app.extensions["okta"].config
+    name = request.args.get("token")
+    spec = None
+    if name is not None:
+        spec = config.session_endpoint_tokens.get(name)
+        if spec is None:
+            raise OktaError("No token is offered under this name.", error="unknown_token", status=404)
+    if not current_user.is_authenticated:
+        if spec is not None:
+            raise NotAuthenticated("Sign in to get a token.")
+        return no_store(jsonify(authenticated=False, login_url=url_for("okta.login")))
+    if spec is not None or request.method == "POST":
+        refresh_user(force=request.method == "POST")
+    claims = current_user.claims
+    body: dict[str, Any] = {
+        "authenticated": True,
+        "claims": {key: claims[key] for key in config.session_endpoint_claims if key in claims},
+    }
+    if spec is not None:
+        body["token"] = handed_out_token(spec)
+    return no_store(jsonify(body))
+
