@@ -53,3 +53,15 @@ def test_wheel_registers_the_pytest_plugin(wheel, wheel_files):
     (entry_points,) = [name for name in wheel_files if name.endswith(".dist-info/entry_points.txt")]
     text = wheel.read(entry_points).decode()
     assert "[pytest11]" in text and "flask_okta_client.testing.pytest_plugin" in text
+
+
+def test_readme_states_the_lower_bounds_pyproject_declares():
+    import re
+    import tomllib
+
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    readme = (ROOT / "README.md").read_text()
+    section = " ".join(readme[readme.index("## Installing"):readme.index("## Quick start")].split())
+    for dependency in dependencies:
+        name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", dependency).groups()
+        assert f"{name} {version}" in section, dependency
