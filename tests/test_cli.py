@@ -332,3 +332,10 @@ def test_token_reports_settings_the_app_refuses_at_start_without_a_traceback() -
 
     result = CliRunner().invoke(FlaskGroup(create_app=create_app), ["okta", "token", "--scope", "api:read"])
     assert result.exit_code == 1 and "the app does not start: OKTA_ISSUER must not end with '/'" in result.stderr
+
+
+def test_check_does_not_log_the_expected_refusal_of_its_made_up_code(make_app: Callable[..., Flask],
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    result = check_output(make_app())
+    assert "Client authentication: accepted" in result.output
+    assert not [record for record in caplog.records if "credentials check" in record.getMessage()]
