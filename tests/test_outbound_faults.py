@@ -343,3 +343,10 @@ def test_retried_get_makes_its_headers_afresh_for_each_attempt():
         document = HttpClient(2.0).get_json(f"http://127.0.0.1:{port}/userinfo", headers=lambda: {"DPoP": next(proofs)})
     assert document == {"sub": "alice"}
     assert seen == ["DPoP: proof-1", "DPoP: proof-2"]
+
+
+@pytest.mark.parametrize("url", ["jwks.json", "ftp://127.0.0.1/keys", "http://"])
+def test_a_get_to_a_url_requests_cannot_use_is_unavailable_not_a_crash(url, caplog):
+    with caplog.at_level(logging.WARNING, logger="flask_okta_client"), pytest.raises(ProviderUnavailable):
+        HttpClient(1.0).get_json(url)
+    assert "failed" in caplog.text

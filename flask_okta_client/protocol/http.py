@@ -188,6 +188,9 @@ class HttpClient:
             try:
                 return self.session.get(url, timeout=max(deadline - time.monotonic(), MIN_ATTEMPT_TIMEOUT),
                                         headers=headers() if callable(headers) else headers)
+            except requests.RequestException as exc:  # raised before sending: a URL requests cannot use
+                log.warning("okta: GET %s failed: %s", endpoint_name(url), describe_transport_error(exc))
+                raise ProviderUnavailable(reason=describe_transport_error(exc)) from exc
             except ProviderUnavailable as exc:
                 attempt += 1
                 delay = retry_delay(attempt, exc)
