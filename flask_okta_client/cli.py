@@ -28,6 +28,15 @@ ENDPOINTS = (
 )
 
 
+def bearer_validation(state: Any, document: dict[str, Any]) -> str:
+    """How @bearer_token_required will check access tokens (``auto`` decides by the issuer and discovery)."""
+    mode = state.config.token_validation
+    if state.access_tokens.introspects():
+        return f"Bearer tokens: introspected at {document.get('introspection_endpoint')} (OKTA_TOKEN_VALIDATION={mode})"
+    return (f"Bearer tokens: validated locally against the JWKS, audience {state.config.audience!r} "
+            f"(OKTA_TOKEN_VALIDATION={mode})")
+
+
 def fail(problems: list[str]) -> NoReturn:
     click.echo("Problems:", err=True)
     for problem in problems:
@@ -89,6 +98,7 @@ def run_checks(app: Flask) -> None:
         if document.get("issuer") == config.issuer and isinstance(document.get("token_endpoint"), str):
             report.check_client_authentication(state, urls.sign_in)
             report.check_sign_in_request(state, document, urls)
+            click.echo(bearer_validation(state, document))
     for warning in report.warnings:
         click.echo(f"Warning: {warning}")
     if report.problems:

@@ -339,3 +339,16 @@ def test_check_does_not_log_the_expected_refusal_of_its_made_up_code(make_app: C
     result = check_output(make_app())
     assert "Client authentication: accepted" in result.output
     assert not [record for record in caplog.records if "credentials check" in record.getMessage()]
+
+
+def test_check_says_how_bearer_tokens_are_validated(make_app: Callable[..., Flask]) -> None:
+    result = check_output(make_app(OKTA_AUDIENCE="api://orders"))
+    assert "Bearer tokens: validated locally against the JWKS, audience 'api://orders' " \
+           "(OKTA_TOKEN_VALIDATION=auto)" in result.output
+
+
+def test_check_says_when_bearer_tokens_are_introspected(make_app: Callable[..., Flask],
+                                                       server: MockOktaServer) -> None:
+    result = check_output(make_app(OKTA_TOKEN_VALIDATION="introspect"))
+    assert (f"Bearer tokens: introspected at {server.issuer}/v1/introspect (OKTA_TOKEN_VALIDATION=introspect)"
+            in result.output)
