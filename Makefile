@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_FLAGS ?=
 
-.PHONY: demo test test-lowest bench clean
+.PHONY: demo test test-lowest bench load clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bearer.py
 	$(PY) benchmarks/session.py
+
+load: $(INSTALLED)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) $(PROVIDER_DIR)/node_modules test-artifacts .pytest_cache
