@@ -18,6 +18,7 @@ from joserfc.jwk import RSAKey
 from .config import OktaConfig
 from .diagnostics import Report, effective_settings, failure_reason, site_urls
 from .errors import ConfigError, OktaError
+from .extension import OktaState
 from .protocol.discovery import discovery_url
 
 okta_cli = AppGroup("okta", help="Okta sign-in: check the configuration, create a signing key, get a token.")
@@ -28,7 +29,7 @@ ENDPOINTS = (
 )
 
 
-def bearer_validation(state: Any, document: dict[str, Any]) -> str:
+def bearer_validation(state: OktaState, document: dict[str, Any]) -> str:
     """How @bearer_token_required will check access tokens (``auto`` decides by the issuer and discovery)."""
     mode = state.config.token_validation
     if state.access_tokens.introspects():
@@ -161,7 +162,7 @@ def token(scopes: tuple[str, ...], show_token: bool) -> None:
         show_client_credentials_token(app.extensions["okta"], scopes, show_token)
 
 
-def show_client_credentials_token(state: Any, scopes: tuple[str, ...], show_token: bool) -> None:
+def show_client_credentials_token(state: OktaState, scopes: tuple[str, ...], show_token: bool) -> None:
     try:
         result = state.grants.client_credentials_token(scopes or None)
     except OktaError as exc:

@@ -17,11 +17,11 @@ from flask import Flask, url_for
 
 from .config import OktaConfig
 from .errors import OktaError, ProviderUnavailable
+from .extension import REDIS_SCHEMES, OktaState
 from .protocol.client import GrantError
 from .protocol.client_auth import load_private_key, signing_algorithm
 from .protocol.discovery import REQUIRED_ENDPOINTS
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
 #: Where ``flask run`` serves by default: the origin redirect URIs are computed for without SERVER_NAME.
 FLASK_RUN_DEFAULTS = ("127.0.0.1", "5000")
 
@@ -165,7 +165,7 @@ class Report:
         elif any("kid" not in key for key in keys):
             self.warnings.append("some signing keys have no kid")
 
-    def check_client_authentication(self, state: Any, redirect_uri: str) -> None:
+    def check_client_authentication(self, state: OktaState, redirect_uri: str) -> None:
         """Redeem a made-up code: ``invalid_grant`` means the provider accepted the client's
         credentials, ``invalid_client`` that it did not. Nothing can be granted."""
         try:
@@ -196,7 +196,7 @@ class Report:
                     "allow it in the app integration's grant types")
         return f"client authentication could not be checked: {failure_reason(exc)}"
 
-    def check_sign_in_request(self, state: Any, document: dict[str, Any], urls: SiteUrls) -> None:
+    def check_sign_in_request(self, state: OktaState, document: dict[str, Any], urls: SiteUrls) -> None:
         """Start a sign-in that is never finished: a provider refuses an unregistered redirect URI
         (or client id) with an error page of its own instead of showing its sign-in page."""
         endpoint = document.get("authorization_endpoint")
