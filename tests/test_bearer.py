@@ -324,6 +324,11 @@ class TestIntrospection:
         self.answer(okta_mock_server, sub="ann", token_type=token_type)
         assert call(client, "opaque-4").status_code == 200
 
+    @pytest.mark.parametrize("token", ["a" * 20_000, "tok\u00e9n", "tok\ten", "to,ken", "==token"])
+    def test_a_token_outside_rfc_6750_syntax_costs_no_introspection_call(self, client, okta_mock_server, token):
+        assert call(client, token).status_code == 401
+        assert okta_mock_server.count("introspect") == 0
+
     def test_inactive_token_is_refused(self, client, okta_mock_server):
         assert call(client, "opaque-token-the-provider-never-issued").status_code == 401
 

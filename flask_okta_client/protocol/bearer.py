@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from ..errors import TokenValidationError
 from .client import ProviderClient
 from .discovery import ProviderMetadata
 from .validation import (
+    MAX_TOKEN_LENGTH,
     check_audience,
     check_issuer,
     check_subject,
@@ -25,6 +27,8 @@ from .verifier import TokenVerifier
 
 log = logging.getLogger("flask_okta_client")
 
+#: RFC 6750 §2.1: the syntax of a bearer token.
+B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 #: ``token_type`` values of an introspected access token (RFC 6750 bearer, RFC 9449 DPoP-bound).
 ACCESS_TOKEN_TYPES = frozenset({"bearer", "dpop"})
 
@@ -173,6 +177,8 @@ class AccessTokenValidator:
         return verified
 
     def _introspect(self, token: str, audience: str | None) -> dict[str, Any]:
+        if len(token) > MAX_TOKEN_LENGTH or not B64TOKEN.fullmatch(token):
+            raise TokenValidationError("The token is malformed.")  # no outbound call for what cannot be a token
         answer = self.client.introspect(token, "access_token")
         if answer.get("active") is not True:
             raise TokenValidationError("The token is not active.")
