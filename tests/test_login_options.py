@@ -22,6 +22,7 @@ MALFORMED = {
     "login_hint with a newline": {"login_hint": "ann@example.com\r\nX-Injected: 1"},
     "login_hint with a nul": {"login_hint": "ann\x00@example.com"},
     "long login_hint": {"login_hint": "a" * 257},
+    "login_hint that was not utf-8": {"login_hint": "ann\ufffd@example.com"},
     "acr_values with non-ascii": {"acr_values": "urn:okta:loa:\u00e9"},
     "acr_values with a control character": {"acr_values": "urn:a\x07"},
     "long acr_values": {"acr_values": "a" * 257},

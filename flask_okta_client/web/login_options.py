@@ -44,8 +44,9 @@ def is_max_age(value: str) -> bool:
 
 
 def is_hint(value: str) -> bool:
-    """Bounded text without control characters (an email, a phone number, a username)."""
-    return len(value) <= MAX_TEXT_LENGTH and value.isprintable()
+    """Bounded text without control characters (an email, a phone number, a username), and
+    without U+FFFD, which stands for bytes that were not UTF-8."""
+    return len(value) <= MAX_TEXT_LENGTH and value.isprintable() and "\ufffd" not in value
 
 
 def is_ascii_words(value: str) -> bool:
