@@ -407,7 +407,7 @@ class OktaClient:
                                    methods=["POST"])
         app.register_blueprint(blueprint)
         if config.session_endpoint:
-            app.add_url_rule(config.session_endpoint, "okta_session", session_endpoint, methods=["GET", "POST"])
+            app.add_url_rule(config.session_endpoint, "okta.session", session_endpoint, methods=["GET", "POST"])
         app.register_error_handler(OktaError, error_response)
         if InternalServerError not in app.error_handler_spec[None][500]:
             app.register_error_handler(InternalServerError, failed_error_page_response)

@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @app.get("/session")
     def session_page() -> str:
         """A page whose script reads the session endpoint, as a same-origin front end does."""
-        return render_template("session.html", endpoint=url_for("okta_session"))
+        return render_template("session.html", endpoint=url_for("okta.session"))
 
     @app.get("/api/public")
     def api_public() -> ResponseReturnValue:

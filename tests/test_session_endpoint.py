@@ -51,6 +51,11 @@ def test_an_anonymous_visitor_is_told_so_with_the_sign_in_url(okta_settings):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_app_wide_protection_leaves_the_endpoint_open_to_anonymous_visitors(okta_settings):
+    response = ask(session_site(okta_settings, OKTA_REQUIRE_LOGIN=True).test_client())
+    assert response.status_code == 200 and response.json["authenticated"] is False
+
+
 def test_a_signed_in_user_sees_only_the_allowed_claims(signed_in):
     app, client = signed_in
     response = ask(client)
