@@ -298,3 +298,20 @@ def test_an_in_process_logout_record_is_pointed_out_at_start(okta_settings, serv
         make_site(okta_settings, OKTA_TOKEN_STORE=redis_url, **ENABLED)
         make_site(okta_settings)
     assert "OKTA_LOGOUT_CACHE" not in caplog.text
+
+
+@pytest.mark.parametrize("store", ["redis", "directory"])
+def test_a_write_back_racing_the_logout_does_not_bring_the_sign_in_back(okta_settings, server, redis_url,
+                                                                         tmp_path, store):
+    from flask_okta_client.sessions.cookie import SignInCookie
+
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url if store == "redis" else str(tmp_path), **ENABLED)
+    browser = app.test_client()
+    sign_in(browser, server, "alice")
+    state = app.extensions["okta"]
+    in_flight = SignInCookie(browser.get_cookie(state.cookie.name).value)
+    with app.test_request_context():
+        user = state.store.load(in_flight)  # a request on another instance has read the sign-in…
+        assert post_logout(app, logout_token(server, sid="sid-alice")).status_code == 200
+        state.store.save(in_flight, user.touched(time.time()))  # …and writes its idle clock back
+    assert signed_in_as(browser) == "home anonymous"

@@ -100,11 +100,24 @@ class ServerSideTokenStore:
         return self.sealer.open(sealed, handle.encode()) if sealed is not None else None
 
     def save(self, cookie: SignInCookie, user: SignedInUser) -> None:
-        handle = _handle(cookie) or secrets.token_urlsafe(32)
-        with self._reachable():
-            self.cache.set(self.cache_key(handle), self.sealer.seal(user, handle.encode()), timeout=self.lifetime)
-        if handle != cookie.value:
+        """Store a new sign-in under a new handle, or update this cookie's entry while it exists:
+        an entry deleted meanwhile (sign-out, back-channel logout) is not brought back."""
+        handle = _handle(cookie)
+        if handle is None:
+            handle = secrets.token_urlsafe(32)
+            with self._reachable():
+                self.cache.set(self.cache_key(handle), self.sealer.seal(user, handle.encode()), timeout=self.lifetime)
             cookie.set(handle)
+            return
+        with self._reachable():
+            self._update(self.cache_key(handle), self.sealer.seal(user, handle.encode()))
+
+    def _update(self, key: str, sealed: Any) -> None:
+        if self.redis is not None:  # one atomic write, only if the key exists
+            name = f"{getattr(self.cache, 'key_prefix', KEY_PREFIX)}{key}"
+            self.redis.set(name, self.cache.serializer.dumps(sealed), ex=self.lifetime, xx=True)
+        elif self.cache.has(key):
+            self.cache.set(key, sealed, timeout=self.lifetime)
 
     def clear(self, cookie: SignInCookie) -> None:
         handle = _handle(cookie)
