@@ -22,9 +22,11 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 from .web.login_options import (
+    DEFAULT_QUERY_PARAMS,
     MAX_AGE_DIGITS,
     MAX_TEXT_LENGTH,
     is_ascii_words,
+    is_param_name,
     is_prompt,
 )
 from .web.redirects import safe_next_url
@@ -109,6 +111,7 @@ class OktaConfig:
     use_par: str = "auto"
     require_login: bool = False
     silent_login: bool = False
+    login_query_params: tuple[str, ...] = DEFAULT_QUERY_PARAMS
     backchannel_logout: bool = False
     backchannel_logout_path: str = "/backchannel-logout"
     logout_cache: Any = field(default=None, repr=False)
@@ -385,6 +388,17 @@ def _cookie_name(key: str, value: Any) -> str:
     return name
 
 
+def _param_names(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)) and not value:
+        return ()
+    names = _words(key, value)
+    for name in names:
+        if not is_param_name(name):
+            raise ConfigError(f"{key} lists {name!r}: only lower-case parameter names, and none that the "
+                              "extension sets itself (state, nonce, redirect_uri, PKCE…)")
+    return names
+
+
 def _relative_path(key: str, value: Any) -> str:
     path = _text(key, value)
     if safe_next_url(path) != path:
@@ -515,6 +529,8 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         use_par=_choice("OKTA_USE_PAR", get_or("OKTA_USE_PAR", "auto"), PAR_MODES),
         require_login=_bool("OKTA_REQUIRE_LOGIN", get_or("OKTA_REQUIRE_LOGIN", False)),
         silent_login=_bool("OKTA_SILENT_LOGIN", get_or("OKTA_SILENT_LOGIN", False)),
+        login_query_params=_param_names("OKTA_LOGIN_QUERY_PARAMS",
+                                        get_or("OKTA_LOGIN_QUERY_PARAMS", DEFAULT_QUERY_PARAMS)),
         backchannel_logout=_bool("OKTA_BACKCHANNEL_LOGOUT", get_or("OKTA_BACKCHANNEL_LOGOUT", False)),
         backchannel_logout_path=_relative_path(
             "OKTA_BACKCHANNEL_LOGOUT_PATH", get_or("OKTA_BACKCHANNEL_LOGOUT_PATH", "/backchannel-logout")

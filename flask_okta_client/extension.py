@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Collection, Mapping, MutableMapping
+from collections.abc import Collection, Mapping, MutableMapping
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -57,6 +57,13 @@ from .web.event_hooks import (
     MIN_EVENT_HOOK_SECRET_LENGTH,
     make_event_hook_view,
 )
+from .web.login_hooks import (
+    AfterLogin,
+    LoginHooks,
+    ParamsHook,
+    StateHook,
+    returned_login_state,
+)
 from .web.responses import error_response, failed_error_page_response
 from .web.session_endpoint import session_endpoint
 from .web.silent_login import silent_login_everywhere
@@ -67,9 +74,6 @@ log = logging.getLogger("flask_okta_client")
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
 
-#: ``after_login`` callbacks get the new user; they may return a response
-#: (e.g. a redirect to onboarding) or raise an OktaError such as AccessDenied to refuse the sign-in.
-AfterLogin = Callable[[User], Response | None]
 
 
 def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
@@ -101,7 +105,7 @@ def secret_bytes(app: Flask) -> bytes:
 class OktaState:
     """Everything one Flask app needs to talk to its provider; in ``app.extensions["okta"]``."""
 
-    def __init__(self, app: Flask, config: OktaConfig, after_login: list[AfterLogin]) -> None:
+    def __init__(self, app: Flask, config: OktaConfig, hooks: LoginHooks) -> None:
         self.config = config
         self.http = HttpClient(config.http_timeout, config.http_retries)
         self.metadata = MetadataCache(config.issuer, self.http, config.metadata_ttl)
@@ -126,7 +130,7 @@ class OktaState:
             config.dpop_proof_algorithms, config.dpop_proof_max_age, config.clock_skew, self.logouts.first_use,
             NonceIssuer(secret_bytes(app)) if config.dpop_require_nonce else None,
         )
-        self.after_login = after_login
+        self.hooks = hooks
 
     def track_logouts(self) -> None:
         """From now on, sign-ins can be ended by back-channel logouts and Okta events."""
@@ -154,17 +158,20 @@ class OktaState:
         return self.config.post_logout_redirect_uri or url_for("okta.logout_callback", _external=True)
 
     def authorization_params(self, transaction: LoginTransaction, options: Mapping[str, str]) -> dict[str, str]:
+        """The options, then what the extension sets itself: no option can replace ``state``,
+        ``nonce``, PKCE or ``redirect_uri``. ``scope`` may come from the options (checked to
+        include ``openid``) when an app lets it."""
         return {
+            **options,
             "response_type": "code",
             "client_id": self.config.client_id,
             "redirect_uri": transaction.redirect_uri,
-            "scope": " ".join(self.config.scopes),
+            "scope": options.get("scope") or " ".join(self.config.scopes),
             "state": transaction.state,
             "nonce": transaction.nonce,
             "code_challenge": transaction.code_challenge,
             "code_challenge_method": "S256",
             **({"dpop_jkt": self.dpop.key.thumbprint} if self.dpop is not None else {}),
-            **options,
         }
 
     def pushed_params(self, params: dict[str, str]) -> dict[str, str]:
@@ -186,8 +193,12 @@ class OktaState:
 
     def begin_login(self, session: MutableMapping[str, Any], *, next_url: str, options: Mapping[str, str],
                     silent: bool = False) -> str:
-        """Remember a new transaction and return the provider URL to send the browser to."""
+        """Remember a new transaction and return the provider URL to send the browser to.
+
+        The app's hooks add authorization parameters and the login state first.
+        """
         endpoint = self.metadata.get()["authorization_endpoint"]  # fails early if the provider is down
+        options = {**options, **self.hooks.added_params(options)}
         transaction = begin_login(
             session,
             redirect_uri=self.redirect_uri(),
@@ -197,6 +208,7 @@ class OktaState:
             max_age=int(options["max_age"]) if "max_age" in options else None,
             acr_values=options.get("acr_values"),
             silent=silent,
+            login_state=self.hooks.login_state(),
         )
         params = self.pushed_params(self.authorization_params(transaction, options))
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
@@ -254,7 +266,7 @@ class OktaState:
 
     def run_after_login(self, user: User) -> Response | None:
         """The first response an ``after_login`` callback returns, if any."""
-        for callback in self.after_login:
+        for callback in self.hooks.after_login:
             response = callback(user)
             if response is not None:
                 return response
@@ -391,7 +403,7 @@ class OktaClient:
     token_exchange_required = staticmethod(token_exchange_required)
 
     def __init__(self, app: Flask | None = None) -> None:
-        self._after_login: list[AfterLogin] = []
+        self._hooks = LoginHooks()
         if app is not None:
             self.init_app(app)
 
@@ -400,7 +412,7 @@ class OktaClient:
 
         config = load_config(app.config)
         apply_cookie_defaults(app, config)
-        state = app.extensions["okta"] = OktaState(app, config, self._after_login)
+        state = app.extensions["okta"] = OktaState(app, config, self._hooks)
         blueprint = create_blueprint(config.url_prefix)
         if config.backchannel_logout:
             blueprint.add_url_rule(config.backchannel_logout_path, "backchannel_logout", backchannel_logout,
@@ -431,8 +443,43 @@ class OktaClient:
                 if not db.has_profile(user.sub):
                     return redirect(url_for("onboarding"))
         """
-        self._after_login.append(callback)
+        self._hooks.after_login.append(callback)
         return callback
+
+    def authorization_params(self, callback: ParamsHook) -> ParamsHook:
+        """Register ``callback()`` to add parameters to every authorization request (it may read
+        ``request`` and ``current_user``). It adds, never replaces: an option set by the query, the
+        route or configuration stays. Names and values are checked like the query's::
+
+            @okta.authorization_params
+            def language():
+                return {"ui_locales": get_locale()}
+        """
+        self._hooks.authorization_params.append(callback)
+        return callback
+
+    def state_for_login(self, callback: StateHook) -> StateHook:
+        """Register ``callback()`` to return a small JSON-able dict (at most 1024 characters as
+        JSON) kept with the pending sign-in and handed back as :attr:`login_state` when it
+        finishes::
+
+            @okta.state_for_login
+            def campaign():
+                return {"campaign": request.args.get("campaign")}
+
+            @okta.after_login
+            def welcome(user):
+                if okta.login_state.get("campaign") == "spring":
+                    return redirect(url_for("spring_offer"))
+        """
+        self._hooks.state_for_login.append(callback)
+        return callback
+
+    @property
+    def login_state(self) -> dict[str, Any]:
+        """In the callback request (``after_login``, ``user_logged_in`` receivers): the state
+        the ``state_for_login`` hooks gave the sign-in. Empty elsewhere."""
+        return returned_login_state()
 
     def event_hook(self, app: Flask, rule: str = "/hooks/okta", *, secret_setting: str = "OKTA_EVENT_HOOK_SECRET",
                    header: str = "Authorization", end_sessions_on: Collection[str] = DEFAULT_ENDING_EVENTS,

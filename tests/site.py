@@ -20,11 +20,11 @@ from flask_okta_client import (
 from flask_okta_client.testing import MockOktaServer
 
 
-def make_site(settings: dict[str, Any], **config: Any) -> Flask:
+def make_site(settings: dict[str, Any], okta: OktaClient | None = None, **config: Any) -> Flask:
     app = Flask(__name__)
     app.config.update({"SECRET_KEY": "test-secret-key-0123456789abcdefghij", "OKTA_USE_PAR": "never", **settings})
     app.config.update(config)
-    OktaClient(app)
+    (okta or OktaClient()).init_app(app)
 
     @app.get("/")
     def home() -> str:

@@ -29,6 +29,8 @@ class LoginTransaction:
     acr_values: str | None = None
     #: A ``prompt=none`` attempt the visitor did not ask for: any failure leaves them anonymous.
     silent: bool = False
+    #: What the app's ``state_for_login`` hooks gave this sign-in (JSON), handed back at the callback.
+    login_state: dict[str, Any] | None = None
 
     @property
     def code_challenge(self) -> str:
@@ -42,7 +44,8 @@ def _pending(session: MutableMapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_url: str,
                 lifetime: int, max_pending: int, max_age: int | None = None,
-                acr_values: str | None = None, silent: bool = False) -> LoginTransaction:
+                acr_values: str | None = None, silent: bool = False,
+                login_state: dict[str, Any] | None = None) -> LoginTransaction:
     """Create and remember a new transaction; drop expired and surplus old ones."""
     now = time.time()
     transaction = LoginTransaction(
@@ -55,6 +58,7 @@ def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_ur
         max_age=max_age,
         acr_values=acr_values,
         silent=silent,
+        login_state=login_state,
     )
     live = sorted(
         (t for t in _pending(session).values() if isinstance(t.get("expires_at"), (int, float)) and t["expires_at"] > now),

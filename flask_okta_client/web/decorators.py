@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, overload
 
-from flask import Request, current_app, g, redirect, request, url_for
+from flask import Request, current_app, g, redirect, request, session, url_for
 from flask.globals import app_ctx, request_ctx
 from werkzeug.local import LocalProxy
 
@@ -29,7 +29,12 @@ from .dpop_auth import (
     dpop_verified_token,
     refuse_bound_token_as_bearer,
 )
-from .login_options import is_ascii_words, is_max_age
+from .login_options import (
+    checked_params,
+    configured_defaults,
+    is_ascii_words,
+    is_max_age,
+)
 from .responses import API_REQUEST_KEY, is_page_navigation
 from .user import current_user, forget_user
 
@@ -69,12 +74,23 @@ def view_caller(function: F) -> Callable[..., Any]:
     return function
 
 
-def sign_in_again(error: NotAuthenticated, step_up: AuthenticationRequirement | None = None) -> Any:
-    """Send a browser to sign in (asking for ``step_up``) and come back here; refuse other requests with 401."""
-    if is_page_navigation():
-        params = step_up.login_params() if step_up is not None else {}
+def sign_in_again(error: NotAuthenticated, step_up: AuthenticationRequirement | None = None,
+                  route_params: Mapping[str, str] | None = None) -> Any:
+    """Send a browser to sign in (asking for ``step_up``) and come back here; refuse other requests with 401.
+
+    A route with its own authorization parameters starts the sign-in itself, since
+    ``/login`` only passes on the allowlisted query parameters.
+    """
+    if not is_page_navigation():
+        raise error
+    params = step_up.login_params() if step_up is not None else {}
+    if not route_params:
         return redirect(url_for("okta.login", next=relative_request_url(), **params))
-    raise error
+    state = current_app.extensions["okta"]
+    options = {**configured_defaults(state.config), **route_params, **params}
+    response = redirect(state.begin_login(session, next_url=relative_request_url(), options=options))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def unmet_authentication(step_up: AuthenticationRequirement, claims: Mapping[str, Any]) -> str | None:
@@ -91,7 +107,8 @@ def insufficient_authentication(step_up: AuthenticationRequirement) -> Insuffici
 
 
 def require_signed_in_user(requirements: ClaimRequirements | None,
-                           step_up: AuthenticationRequirement | None = None) -> Any:
+                           step_up: AuthenticationRequirement | None = None,
+                           route_params: Mapping[str, str] | None = None) -> Any:
     """``None`` to let the view run, or the response that replaces it.
 
     The access token is refreshed first when it is due and a refresh token is held.
@@ -99,15 +116,15 @@ def require_signed_in_user(requirements: ClaimRequirements | None,
     or refused with an RFC 9470 challenge (other requests).
     """
     if not current_user.is_authenticated:
-        return sign_in_again(NotAuthenticated("Sign in to use this resource."), step_up)
+        return sign_in_again(NotAuthenticated("Sign in to use this resource."), step_up, route_params)
     try:
         current_app.extensions["okta"].refresh_current_user()
     except SessionEnded as error:
         signals.refresh_failed.send(current_app._get_current_object(), error=error)
         forget_user()
-        return sign_in_again(error, step_up)
+        return sign_in_again(error, step_up, route_params)
     if step_up is not None and unmet_authentication(step_up, current_user.claims) is not None:
-        return sign_in_again(insufficient_authentication(step_up), step_up)
+        return sign_in_again(insufficient_authentication(step_up), step_up, route_params)
     if requirements is not None and not requirements.allows(current_user.claims):
         raise AccessDenied("Your account is not allowed to see this page.")
     return None
@@ -134,14 +151,15 @@ def login_required(view: F) -> F: ...
 @overload
 def login_required(*, groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
                    claims_include: Mapping[str, Any] | None = None, check: ClaimsCheck | None = None,
-                   acr_values: str | Collection[str] | None = None,
-                   max_age: int | None = None) -> Callable[[F], F]: ...
+                   acr_values: str | Collection[str] | None = None, max_age: int | None = None,
+                   authorization_params: Mapping[str, Any] | None = None) -> Callable[[F], F]: ...
 
 
 def login_required(view: F | None = None, *, groups: Collection[str] | str | None = None,
                    claims_equal: Mapping[str, Any] | None = None, claims_include: Mapping[str, Any] | None = None,
                    check: ClaimsCheck | None = None, acr_values: str | Collection[str] | None = None,
-                   max_age: int | None = None) -> F | Callable[[F], F]:
+                   max_age: int | None = None,
+                   authorization_params: Mapping[str, Any] | None = None) -> F | Callable[[F], F]:
     """Require a signed-in user, optionally with some claims.
 
     A browser page load without a session is redirected to sign in and back;
@@ -159,16 +177,22 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
         @app.get("/payments")
         @login_required(acr_values="urn:okta:loa:2fa:any", max_age=300)
         def payments(): ...
+
+    ``authorization_params`` go with this route's sign-ins (an identity
+    provider, a language…); names the extension sets itself are refused::
+
+        @login_required(authorization_params={"idp": "0oa1b2c3d4", "ui_locales": "fr"})
     """
     requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
     step_up = authentication_requirement(acr_values, max_age)
+    route_params = checked_params(authorization_params or {}, "login_required(authorization_params=...)")
 
     def decorate(function: F) -> F:
         call = view_caller(function)
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            refusal = require_signed_in_user(requirements, step_up)
+            refusal = require_signed_in_user(requirements, step_up, route_params)
             if refusal is not None:
                 return refusal
             return call(*args, **kwargs)

@@ -13,6 +13,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -127,6 +128,7 @@ def callback() -> Response:
                 state.redirect_uri(),
             )
         raise ExpiredLoginError("This sign-in link has expired or was already used. Please sign in again.")
+    g.okta_login_state = transaction.login_state
     try:
         state.check_response_issuer(request.args.get("iss"))
         if "error" in request.args:

@@ -1,4 +1,5 @@
-"""Sign-in options against the real oidc-provider: third-party-initiated login, silent sign-in."""
+"""Sign-in options against the real oidc-provider: third-party-initiated login, silent sign-in,
+route parameters and login state."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from flask import Flask, request
 
+from flask_okta_client import OktaClient, current_user, login_required
 from tests.e2e.site import Site, create_site_app, new_browser
 from tests.e2e.test_sign_in_http import get, location, query_of
 
@@ -100,3 +103,42 @@ def test_silent_sign_in_without_consent_leaves_the_visitor_anonymous(silent_site
     assert query_of(callback)["error"] == "consent_required"
     assert location(get(browser, callback)) == silent_site.url("/")
     assert silent_site.signed_in_user(browser) is None
+
+
+def partner_app(site: Site, seen: list[dict[str, object]]) -> Flask:
+    client = site.provider.clients["web"]
+    okta = OktaClient()
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="e2e-partner-site-secret-0123456789", OKTA_ISSUER=site.provider.issuer,
+                      OKTA_CLIENT_ID=client["client_id"], OKTA_CLIENT_SECRET=client["client_secret"])
+    okta.init_app(app)
+
+    @okta.state_for_login
+    def campaign():
+        return {"campaign": request.args.get("campaign", "none")}
+
+    @okta.after_login
+    def remember(user):
+        seen.append(okta.login_state)
+
+    @app.get("/partners")
+    @login_required(authorization_params={"login_hint": "carol", "ui_locales": "fr"})
+    def partners() -> str:
+        return f"partners for {current_user.sub}"
+
+    return app
+
+
+def test_route_parameters_and_login_state_through_the_provider(site: Site) -> None:
+    seen: list[dict[str, object]] = []
+    with site.serving(partner_app(site, seen)):
+        browser = new_browser()
+        authorize_url = location(browser.get(site.url("/partners?campaign=spring"), headers=PAGE_LOAD,
+                                             allow_redirects=False, timeout=5))
+        assert (query_of(authorize_url)["login_hint"], query_of(authorize_url)["ui_locales"]) == ("carol", "fr")
+        login_page = browser.get(authorize_url, timeout=5)
+        assert 'value="carol"' in login_page.text             # the provider read the route's login_hint
+        callback = site.provider.login(browser, authorize_url, "carol")
+        assert location(get(browser, callback)) == site.url("/partners?campaign=spring")
+        assert get(browser, site.url("/partners")).text == "partners for carol"
+    assert seen == [{"campaign": "spring"}]
