@@ -27,6 +27,8 @@ from flask_okta_client.config import settings_lookup
 
 from .mock_okta import start_mock_okta
 
+#: Okta's authentication context class for any two factors (the mock server offers it too).
+TWO_FACTORS = "urn:okta:loa:2fa:any"
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -53,6 +55,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @login_required
     def protected() -> str:
         return render_template("protected.html")
+
+    @app.get("/payments")
+    @login_required(acr_values=TWO_FACTORS, max_age=300)
+    def payments() -> str:
+        """Step-up: a sign-in with two factors in the last five minutes, or a new one."""
+        return render_template("payments.html")
 
     @app.get("/session")
     def session_page() -> str:

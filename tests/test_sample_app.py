@@ -67,6 +67,19 @@ def test_demo_sign_in_profile_messages_and_sign_out(demo):
     assert "Sign in" in signed_out.text
 
 
+def test_demo_payments_page_steps_up_to_two_factors(demo):
+    origin, app = demo
+    mock = app.extensions["okta_mock_server"]
+    session = browser()
+    login = session.get(origin + "/login?next=/protected", allow_redirects=False)
+    session.get(mock.login(login.headers["Location"], "payer"))          # a password sign-in
+    step_up = session.get(origin + "/payments", headers={"Accept": "text/html"}, allow_redirects=False)
+    to_provider = session.get(origin + step_up.headers["Location"], allow_redirects=False)
+    page = session.get(mock.login(to_provider.headers["Location"], "payer"))
+    assert page.url == origin + "/payments"
+    assert 'id="acr">urn:okta:loa:2fa:any<' in page.text
+
+
 def test_demo_api_answers_without_and_with_a_token(demo):
     origin, _ = demo
     assert browser().get(origin + "/api/public").json() == {"message": "Anyone can read this."}
