@@ -11,6 +11,7 @@ from joserfc.jwk import ECKey, OKPKey
 
 from flask_okta_client import ProviderError
 from flask_okta_client.errors import ConfigError
+from flask_okta_client.protocol.dpop import DPoPKey, choose_algorithm
 from flask_okta_client.testing.mock_server import MockClient
 from tests.lifecycle_helpers import OFFLINE_SCOPES, expire_access_token, stored_user
 from tests.site import app_for_client, make_site, query, sign_in, start_login
@@ -173,3 +174,34 @@ def test_unusable_dpop_key_fails_at_start_up(okta_mock_server, value):
 def test_generated_key_uses_es256(okta_mock_server):
     app = machine_app(okta_mock_server)
     assert app.extensions["okta"].dpop.key.algorithm == "ES256"
+
+
+@pytest.mark.parametrize("configured, supported, expected", [
+    (None, None, "ES256"),
+    (None, ["RS256", "ES256"], "ES256"),
+    (None, ["RS256", "PS256"], "PS256"),
+    ("ES384", ["ES384"], "ES384"),
+])
+def test_proof_algorithm_comes_from_configuration_or_discovery(configured, supported, expected):
+    assert choose_algorithm(configured, supported) == expected
+
+
+def test_a_configured_algorithm_the_provider_refuses_is_a_config_error():
+    with pytest.raises(ConfigError, match="OKTA_DPOP_ALGORITHM"):
+        choose_algorithm("ES512", ["ES256"])
+
+
+def test_no_algorithm_in_common_is_a_provider_error():
+    with pytest.raises(ProviderError):
+        choose_algorithm(None, ["HS256"])
+
+
+def test_a_proof_names_the_request_without_query_and_hashes_the_token():
+    key = DPoPKey.generate("ES256")
+    proof = key.proof("post", "https://api.example.com/v1/orders?page=2#top", access_token="abc", nonce="n-1")
+    header = jws.extract_compact(proof.encode()).headers()
+    claims = claims_of(proof)
+    assert header["typ"] == "dpop+jwt" and header["alg"] == "ES256" and "d" not in header["jwk"]
+    assert (claims["htm"], claims["htu"], claims["nonce"]) == ("POST", "https://api.example.com/v1/orders", "n-1")
+    assert claims["ath"] == "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"  # base64url(SHA-256("abc"))
+    assert claims_of(key.proof("GET", "https://a.example/"))["jti"] != claims["jti"]

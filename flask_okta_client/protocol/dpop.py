@@ -14,7 +14,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -159,17 +159,3 @@ class DPoPSigner:
         if nonce and nonce.isascii() and nonce.isprintable() and len(nonce) <= 512:
             self._nonces[origin_of(response.url)] = nonce
 
-
-def is_nonce_challenge(response: requests.Response) -> bool:
-    """A 400/401 answer asking for a fresh DPoP nonce (RFC 9449 §8, §9)."""
-    if not response.headers.get(NONCE_HEADER):
-        return False
-    if response.status_code == 401:
-        return "use_dpop_nonce" in response.headers.get("WWW-Authenticate", "")
-    if response.status_code == 400:
-        try:
-            body = response.json()
-        except ValueError:
-            return False
-        return isinstance(body, Mapping) and body.get("error") == "use_dpop_nonce"
-    return False

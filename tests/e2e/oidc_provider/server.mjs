@@ -7,6 +7,8 @@ import { createServer } from 'node:http';
 
 import * as jose from 'jose';
 import Provider, { errors, interactionPolicy } from 'oidc-provider';
+import { applyDpopBinding } from 'oidc-provider/lib/helpers/grant_common.js';
+import validateDpop from 'oidc-provider/lib/helpers/validate_dpop.js';
 
 const API_RESOURCE = 'api://default';
 const API_RESOURCE_SERVER = {
@@ -118,7 +120,14 @@ function withBackchannelLogout(clients, uris) {
   } : client));
 }
 
-function providerConfiguration(clients, keys, { acrValues, backchannelLogoutUris } = {}) {
+// Option "dpop" (CONFIG_JSON): DPoP (RFC 9449) is on in oidc-provider by default; {"requireNonce": true} makes
+// every proof need a server nonce, so the first token request gets a use_dpop_nonce challenge, as at Okta. With
+// the option, the token exchange grant also binds its tokens to the proof's key, like the built-in grants.
+function dpopFeature(dpop) {
+  return dpop?.requireNonce ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true };
+}
+
+function providerConfiguration(clients, keys, { acrValues, backchannelLogoutUris, dpop } = {}) {
   const backchannel = backchannelLogoutUris ? {
     clients: withBackchannelLogout(clients, backchannelLogoutUris),
     fetch: loopbackOnlyFetch,
@@ -155,14 +164,16 @@ function providerConfiguration(clients, keys, { acrValues, backchannelLogoutUris
         },
       },
       backchannelLogout: { enabled: Boolean(backchannelLogoutUris) },
+      dPoP: dpopFeature(dpop),
     },
     ...backchannel,
   };
 }
 
 class TokenService {
-  constructor(provider, signingKey, publicJwks) {
+  constructor(provider, signingKey, publicJwks, { bindDpop = false } = {}) {
     this.provider = provider;
+    this.bindDpop = bindDpop;
     this.signingKey = signingKey;
     this.keySet = jose.createLocalJWKSet({ keys: publicJwks });
   }
@@ -203,8 +214,11 @@ class TokenService {
     }
   }
 
-  async issueJwtAccessToken({ client, accountId, scope, resourceServer }) {
+  async issueJwtAccessToken({ client, accountId, scope, resourceServer, ctx }) {
     const token = new this.provider.AccessToken({ client, accountId, scope, resourceServer });
+    if (this.bindDpop && ctx) {
+      await applyDpopBinding(this.provider, ctx, await validateDpop(this.provider, ctx), token);
+    }
     return {
       access_token: await token.save(),
       issued_token_type: TOKEN_TYPE_ACCESS_TOKEN,
@@ -247,7 +261,7 @@ class TokenService {
           audience,
           accessTokenFormat: 'jwt',
         });
-        ctx.body = await this.issueJwtAccessToken({ client, accountId: subject.sub, scope, resourceServer });
+        ctx.body = await this.issueJwtAccessToken({ client, accountId: subject.sub, scope, resourceServer, ctx });
         break;
       }
       case TOKEN_TYPE_ID_JAG:
@@ -311,7 +325,9 @@ async function main() {
   const issuer = options.issuer ?? `http://127.0.0.1:${server.address().port}`;
   const keys = await generateSigningKeys();
   const provider = new Provider(issuer, providerConfiguration(clients, keys, options));
-  const tokens = new TokenService(provider, keys[0], keys.map((key) => key.publicJwk));
+  const tokens = new TokenService(provider, keys[0], keys.map((key) => key.publicJwk), {
+    bindDpop: Boolean(options.dpop),
+  });
 
   provider.registerGrantType(GRANT_TOKEN_EXCHANGE, (ctx) => tokens.tokenExchange(ctx), [
     'subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'scope',

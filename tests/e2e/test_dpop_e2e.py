@@ -1,0 +1,105 @@
+"""DPoP (RFC 9449) end to end: the sample site with ``OKTA_DPOP`` against oidc-provider requiring nonces.
+
+The provider binds every token the site obtains to the site's key (code exchange, refresh,
+token exchange, client credentials), after a ``use_dpop_nonce`` challenge; the site's API
+refuses the bound token without a proof of that key.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from flask_okta_client.protocol.dpop import DPoPKey
+from tests.components import require_component
+from tests.e2e.lifecycle_site import flask_client_sharing_cookie, unverified_claims
+from tests.e2e.provider import NODE, PROVIDER_DIR, running_provider
+from tests.e2e.site import Site, create_site_app, running_site
+from tests.e2e.test_sign_in_http import get, sign_in
+from tests.lifecycle_helpers import expire_access_token
+
+pytestmark = pytest.mark.e2e
+
+SCOPES = "openid profile email offline_access messages:read"
+
+
+@pytest.fixture(scope="module")
+def dpop_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """oidc-provider requiring DPoP nonces, and the sample site with OKTA_DPOP on its registered origin."""
+    require_component(shutil.which(NODE) is not None, "node is not installed (needed for the oidc-provider e2e tests)")
+    require_component((PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir(), "oidc-provider is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    origin = f"http://127.0.0.1:{port}"
+    work_dir = tmp_path_factory.mktemp("oidc_provider_dpop")
+    with running_provider(origin, work_dir, {"dpop": {"requireNonce": True}}) as provider, \
+            running_site(provider, port) as site:
+        app = create_site_app(provider, "web", OKTA_DPOP=True, OKTA_SCOPES=SCOPES, OKTA_PROMPT="consent",
+                              SAMPLE_API_URL=f"{origin}/api/messages")
+        with site.serving(app):
+            yield site
+
+
+def site_key(site: Site) -> str:
+    return site.app.extensions["okta"].dpop.key.thumbprint
+
+
+@pytest.fixture
+def browser(dpop_site: Site) -> requests.Session:
+    signed = sign_in(dpop_site, next="/protected")
+    assert signed.callback.status_code == 302, signed.callback.text[:500]
+    return signed.browser
+
+
+def test_sign_in_gets_a_token_bound_to_the_site_key(dpop_site: Site, browser: requests.Session) -> None:
+    stored = dpop_site.signed_in_user(browser)
+    assert stored.token_type == "DPoP"
+    assert unverified_claims(stored.access_token)["cnf"] == {"jkt": site_key(dpop_site)}
+
+
+def test_the_bound_token_is_useless_without_the_key(dpop_site: Site, browser: requests.Session) -> None:
+    token = dpop_site.signed_in_user(browser).access_token
+    api = dpop_site.url("/api/messages")
+    as_bearer = requests.get(api, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert as_bearer.status_code == 401
+    assert as_bearer.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
+    thief = DPoPKey.generate("ES256")
+    stolen = requests.get(api, timeout=5, headers={"Authorization": f"DPoP {token}",
+                                                   "DPoP": thief.proof("GET", api, access_token=token)})
+    assert stolen.status_code == 401
+    assert stolen.headers["WWW-Authenticate"].startswith('DPoP error="invalid_dpop_proof"')
+
+
+def test_refresh_keeps_the_binding(dpop_site: Site, browser: requests.Session) -> None:
+    before = dpop_site.signed_in_user(browser)
+    with flask_client_sharing_cookie(dpop_site.app, browser) as client:
+        expire_access_token(dpop_site.app, client)
+    assert get(browser, dpop_site.url("/protected")).status_code == 200
+    after = dpop_site.signed_in_user(browser)
+    assert after.access_token != before.access_token
+    assert after.expires_at > time.time()
+    assert unverified_claims(after.access_token)["cnf"] == {"jkt": site_key(dpop_site)}
+
+
+def test_token_exchange_is_bound(dpop_site: Site, browser: requests.Session) -> None:
+    state = dpop_site.app.extensions["okta"]
+    subject = dpop_site.signed_in_user(browser).access_token
+    exchanged = state.grants.token_exchange(subject, audience="api://default", scope="messages:read")
+    assert exchanged.token_type == "DPoP"
+    assert unverified_claims(exchanged.access_token)["cnf"] == {"jkt": site_key(dpop_site)}
+
+
+def test_client_credentials_token_is_bound(dpop_site: Site) -> None:
+    service = dpop_site.provider.clients["service"]
+    app = create_site_app(dpop_site.provider, "service", OKTA_DPOP=True, OKTA_SCOPES="openid")
+    assert service["client_id"] == app.config["OKTA_CLIENT_ID"]
+    state = app.extensions["okta"]
+    token = state.grants.client_credentials_token("messages:read")
+    assert token.token_type == "DPoP"
+    assert unverified_claims(token.access_token)["cnf"] == {"jkt": state.dpop.key.thumbprint}
