@@ -10,10 +10,13 @@ redirect URI. The pytest fixtures are in ``tests/e2e/conftest.py``.
 from __future__ import annotations
 
 import secrets
+import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -21,7 +24,8 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 import sample_app
-from tests.e2e.provider import OidcProvider
+from tests.components import require_component
+from tests.e2e.provider import NODE, PROVIDER_DIR, OidcProvider, running_provider
 
 BROWSER_HEADERS = {
     "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
@@ -104,6 +108,20 @@ def running_site(provider: OidcProvider, port: int) -> Iterator[Site]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def site_with_own_provider(work_dir: Path, options: dict[str, object]) -> Iterator[Site]:
+    """oidc-provider started with ``options`` (its CONFIG_JSON), and the sample site on a free
+    loopback port registered with it, until exit."""
+    require_component(shutil.which(NODE) is not None, "node is not installed (needed for the oidc-provider e2e tests)")
+    require_component((PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir(), "oidc-provider is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with running_provider(f"http://127.0.0.1:{port}", work_dir, options) as provider, \
+            running_site(provider, port) as site:
+        yield site
 
 
 def new_browser() -> requests.Session:

@@ -7,8 +7,6 @@ refuses the bound token without a proof of that key.
 
 from __future__ import annotations
 
-import shutil
-import socket
 import time
 from collections.abc import Iterator
 
@@ -16,10 +14,8 @@ import pytest
 import requests
 
 from flask_okta_client.protocol.dpop import DPoPKey
-from tests.components import require_component
 from tests.e2e.lifecycle_site import flask_client_sharing_cookie, unverified_claims
-from tests.e2e.provider import NODE, PROVIDER_DIR, running_provider
-from tests.e2e.site import Site, create_site_app, running_site
+from tests.e2e.site import Site, create_site_app, site_with_own_provider
 from tests.e2e.test_sign_in_http import get, sign_in
 from tests.lifecycle_helpers import expire_access_token
 
@@ -31,17 +27,10 @@ SCOPES = "openid profile email offline_access messages:read"
 @pytest.fixture(scope="module")
 def dpop_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """oidc-provider requiring DPoP nonces, and the sample site with OKTA_DPOP on its registered origin."""
-    require_component(shutil.which(NODE) is not None, "node is not installed (needed for the oidc-provider e2e tests)")
-    require_component((PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir(), "oidc-provider is not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    origin = f"http://127.0.0.1:{port}"
     work_dir = tmp_path_factory.mktemp("oidc_provider_dpop")
-    with running_provider(origin, work_dir, {"dpop": {"requireNonce": True}}) as provider, \
-            running_site(provider, port) as site:
-        app = create_site_app(provider, "web", OKTA_DPOP=True, OKTA_SCOPES=SCOPES, OKTA_PROMPT="consent",
-                              SAMPLE_API_URL=f"{origin}/api/messages")
+    with site_with_own_provider(work_dir, {"dpop": {"requireNonce": True}}) as site:
+        app = create_site_app(site.provider, "web", OKTA_DPOP=True, OKTA_SCOPES=SCOPES, OKTA_PROMPT="consent",
+                              SAMPLE_API_URL=site.url("/api/messages"))
         with site.serving(app):
             yield site
 

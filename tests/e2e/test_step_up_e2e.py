@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import shutil
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -12,9 +10,8 @@ import requests
 from flask import Flask
 
 from flask_okta_client import OktaClient, current_user, login_required
-from tests.components import require_component
-from tests.e2e.provider import NODE, PROVIDER_DIR, OidcProvider, running_provider
-from tests.e2e.site import Site, new_browser, running_site
+from tests.e2e.provider import OidcProvider
+from tests.e2e.site import Site, new_browser, site_with_own_provider
 from tests.e2e.test_sign_in_http import get, location, query_of
 from tests.site import add_cart_views
 
@@ -27,14 +24,9 @@ TWO_FACTOR = "urn:e2e:loa:2fa"
 @pytest.fixture(scope="module")
 def leveled_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """oidc-provider with two authentication levels, and a site of its own registered with it."""
-    require_component(shutil.which(NODE) is not None, "node is not installed (needed for the oidc-provider e2e tests)")
-    require_component((PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir(), "oidc-provider is not installed")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     work_dir = tmp_path_factory.mktemp("oidc_provider_acr")
-    with running_provider(f"http://127.0.0.1:{port}", work_dir, {"acrValues": [PASSWORD, TWO_FACTOR]}) as provider, \
-            running_site(provider, port) as site, site.serving(step_up_app(provider)):
+    with site_with_own_provider(work_dir, {"acrValues": [PASSWORD, TWO_FACTOR]}) as site, \
+            site.serving(step_up_app(site.provider)):
         yield site
 
 
