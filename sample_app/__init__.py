@@ -45,7 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["OKTA_SESSION_ENDPOINT"] = "/auth/session"
     if not lookup("OKTA_SESSION_ENDPOINT_TOKENS"):
         app.config["OKTA_SESSION_ENDPOINT_TOKENS"] = {"api": "access_token"}
-    OktaClient(app)
+    okta = OktaClient(app)
 
     @app.get("/")
     def home() -> str:
@@ -84,10 +84,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     @login_required
     def messages() -> ResponseReturnValue:
         """Calls this site's own API at ``SAMPLE_API_URL`` (never a URL from the request's Host)
-        with the signed-in user's access token, server to server."""
+        with the signed-in user's access token, server to server, through ``okta.api_session()``:
+        the token goes to that origin only, refreshed when due, with a DPoP proof when ``OKTA_DPOP`` is on."""
         url = app.config["SAMPLE_API_URL"]
         try:
-            response = requests.get(url, headers={"Authorization": f"Bearer {current_user.access_token}"}, timeout=5)
+            with okta.api_session(url) as api:
+                response = api.get(url)
         except requests.RequestException:
             return render_template("messages.html", url=url, problem="could not be reached"), 502
         try:
@@ -96,7 +98,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             body = None
         if not isinstance(body, dict):
             return render_template("messages.html", url=url, problem=f"answered {response.status_code}, not JSON"), 502
-        return render_template("messages.html", url=url, status=response.status_code, body=body)
+        scheme = current_user.stored.token_type
+        return render_template("messages.html", url=url, status=response.status_code, body=body, scheme=scheme)
 
     return app
 

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -16,8 +17,9 @@ from werkzeug.serving import make_server
 import sample_app
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[tuple[str, object]]:
+@contextmanager
+def running_demo(config: dict[str, object] | None = None) -> Iterator[tuple[str, object]]:
+    """The sample site with the embedded mock Okta, served on loopback; (origin, app)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -25,7 +27,7 @@ def demo() -> Iterator[tuple[str, object]]:
     for key in ("OKTA_ISSUER", "OKTA_DOMAIN", "OKTA_CLIENT_CONFIG"):
         mp.delenv(key, raising=False)
     mp.setenv("FLASK_RUN_PORT", str(port))
-    app = sample_app.create_app()
+    app = sample_app.create_app(config)
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -33,6 +35,12 @@ def demo() -> Iterator[tuple[str, object]]:
     server.shutdown()
     app.extensions["okta_mock_server"].stop()
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[str, object]]:
+    with running_demo() as running:
+        yield running
 
 
 def browser() -> requests.Session:
@@ -78,6 +86,16 @@ def test_demo_payments_page_steps_up_to_two_factors(demo):
     page = session.get(mock.login(to_provider.headers["Location"], "payer"))
     assert page.url == origin + "/payments"
     assert 'id="acr">urn:okta:loa:2fa:any<' in page.text
+
+
+def test_demo_with_dpop_calls_its_api_with_a_bound_token_and_a_proof():
+    with running_demo({"OKTA_DPOP": True}) as (origin, app):
+        session = browser()
+        login = session.get(origin + "/login?next=/messages", allow_redirects=False)
+        page = session.get(app.extensions["okta_mock_server"].login(login.headers["Location"], "dora"))
+    assert page.url == origin + "/messages"
+    assert 'id="api-status">200<' in page.text
+    assert "Authorization: DPoP" in page.text and "Hello, dora!" in page.text
 
 
 def test_demo_api_answers_without_and_with_a_token(demo):

@@ -1,8 +1,9 @@
 """DPoP (RFC 9449) end to end: the sample site with ``OKTA_DPOP`` against oidc-provider requiring nonces.
 
 The provider binds every token the site obtains to the site's key (code exchange, refresh,
-token exchange, client credentials), after a ``use_dpop_nonce`` challenge; the site's API
-refuses the bound token without a proof of that key.
+token exchange, client credentials), after a ``use_dpop_nonce`` challenge; the sample site's
+``/messages`` page calls its own API through ``okta.api_session()``, which sends the bound
+token with a proof, and the API refuses the bound token without a proof of that key.
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ def test_sign_in_gets_a_token_bound_to_the_site_key(dpop_site: Site, browser: re
     assert unverified_claims(stored.access_token)["cnf"] == {"jkt": site_key(dpop_site)}
 
 
+def test_messages_page_calls_the_api_with_a_proof(dpop_site: Site, browser: requests.Session) -> None:
+    page = get(browser, dpop_site.url("/messages"))
+    assert page.status_code == 200, page.text[:500]
+    assert '<strong id="api-status">200</strong>' in page.text
+    assert "Authorization: DPoP" in page.text
+    assert "Hello, alice!" in page.text
+
+
 def test_the_bound_token_is_useless_without_the_key(dpop_site: Site, browser: requests.Session) -> None:
     token = dpop_site.signed_in_user(browser).access_token
     api = dpop_site.url("/api/messages")
@@ -69,7 +78,7 @@ def test_refresh_keeps_the_binding(dpop_site: Site, browser: requests.Session) -
     before = dpop_site.signed_in_user(browser)
     with flask_client_sharing_cookie(dpop_site.app, browser) as client:
         expire_access_token(dpop_site.app, client)
-    assert get(browser, dpop_site.url("/protected")).status_code == 200
+    assert get(browser, dpop_site.url("/messages")).status_code == 200
     after = dpop_site.signed_in_user(browser)
     assert after.access_token != before.access_token
     assert after.expires_at > time.time()
