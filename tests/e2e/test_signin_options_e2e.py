@@ -142,3 +142,17 @@ def test_route_parameters_and_login_state_through_the_provider(site: Site) -> No
         assert location(get(browser, callback)) == site.url("/partners?campaign=spring")
         assert get(browser, site.url("/partners")).text == "partners for carol"
     assert seen == [{"campaign": "spring"}]
+
+
+def test_require_login_protects_the_sample_site_but_not_its_static_files(site: Site) -> None:
+    with site.serving(create_site_app(site.provider, "web", OKTA_REQUIRE_LOGIN=True)):
+        browser = new_browser()
+        to_login = location(get(browser, site.url("/")))
+        assert to_login == site.url("/login?next=/")
+        assert get(browser, site.url("/static/site.css")).status_code == 200
+        assert get(browser, site.url("/no-such-page")).status_code == 404
+        api = browser.get(site.url("/api/public"), headers={"Accept": "application/json"}, timeout=5)
+        assert (api.status_code, api.json()["error"]) == (401, "unauthorized")
+        callback = site.provider.login(browser, location(get(browser, to_login)), "alice")
+        assert location(get(browser, callback)) == site.url("/")
+        assert get(browser, site.url("/")).status_code == 200
