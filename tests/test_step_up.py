@@ -12,6 +12,7 @@ from flask_okta_client import bearer_token_required, current_token, login_requir
 from flask_okta_client.protocol.step_up import AuthenticationRequirement
 from tests.lifecycle_helpers import stored_user
 from tests.site import add_cart_views, local, make_site, query, sign_in
+from tests.test_dpop_api import Holder, call
 
 TWO_FACTOR = "urn:okta:loa:2fa:any"
 PASSWORD = "urn:okta:loa:1fa:pwd"
@@ -177,3 +178,12 @@ def test_challenge_quotes_its_values():
     challenge = AuthenticationRequirement(("a\"b",), None).challenge('say "hi"')
     assert challenge == 'Bearer error="insufficient_user_authentication", error_description="say \\"hi\\"", ' \
                         'acr_values="a\\"b"'
+
+
+def test_a_dpop_bound_token_that_falls_short_gets_the_challenge_under_the_dpop_scheme(client, okta_access_token):
+    holder = Holder()
+    token = okta_access_token(acr=PASSWORD, cnf={"jkt": holder.jkt})
+    url = "http://localhost/api/transfers"
+    response = call(client, token, holder.proof(token, url=url), path="/api/transfers")
+    assert (response.status_code, response.json["error"]) == (401, "insufficient_user_authentication")
+    assert response.headers["WWW-Authenticate"] == "DPoP " + CHALLENGE.removeprefix("Bearer ")

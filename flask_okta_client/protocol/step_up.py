@@ -56,11 +56,12 @@ class AuthenticationRequirement:
             params["max_age"] = str(self.max_age)
         return params
 
-    def challenge(self, description: str) -> str:
-        """The RFC 9470 ``WWW-Authenticate`` value that tells a client what to ask for."""
+    def challenge(self, description: str, scheme: str = "Bearer") -> str:
+        """The RFC 9470 ``WWW-Authenticate`` value that tells a client what to ask for,
+        under the scheme its token came with (``DPoP`` for DPoP-bound tokens)."""
         parts = [f"error={_quoted(INSUFFICIENT_USER_AUTHENTICATION)}", f"error_description={_quoted(description)}"]
         if self.acr_values:
             parts.append(f"acr_values={_quoted(' '.join(self.acr_values))}")
         if self.max_age is not None:
             parts.append(f"max_age={self.max_age}")
-        return "Bearer " + ", ".join(parts)
+        return f"{scheme} " + ", ".join(parts)

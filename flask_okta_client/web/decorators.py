@@ -99,10 +99,11 @@ def unmet_authentication(step_up: AuthenticationRequirement, claims: Mapping[str
     return step_up.unmet_by(claims, now=state.verifier.clock(), leeway=state.config.clock_skew)
 
 
-def insufficient_authentication(step_up: AuthenticationRequirement) -> InsufficientUserAuthentication:
+def insufficient_authentication(step_up: AuthenticationRequirement,
+                                scheme: str = "Bearer") -> InsufficientUserAuthentication:
     """The RFC 9470 refusal: 401 with a challenge naming the ``acr_values`` and ``max_age`` to ask for."""
     error = InsufficientUserAuthentication("A stronger or more recent sign-in is needed for this resource.")
-    error.challenge = step_up.challenge(error.description)
+    error.challenge = step_up.challenge(error.description, scheme)
     return error
 
 
@@ -267,7 +268,7 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
         raise dpop_challenge(error, state, " ".join(sorted(scopes))) if dpop else \
             _bearer_refusal(error, sorted(scopes))
     if step_up is not None and unmet_authentication(step_up, verified.claims) is not None:
-        raise insufficient_authentication(step_up)
+        raise insufficient_authentication(step_up, "DPoP" if dpop else "Bearer")
     if requirements is not None and not requirements.allows(verified.claims):
         error = AccessDenied("The access token is not allowed to use this resource.", error="insufficient_scope")
         raise dpop_challenge(error, state) if dpop else _bearer_refusal(error)
