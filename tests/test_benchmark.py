@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import types
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "bearer.py"
+from tests.benchmark_modules import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[types.ModuleType]:
-    spec = importlib.util.spec_from_file_location("bearer_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    saved_path, saved_modules = list(sys.path), set(sys.modules)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)  # puts benchmarks/ on sys.path for its helper modules
+    with benchmark_module("bearer") as module:
         yield module
-    finally:
-        sys.path[:] = saved_path
-        for name in {spec.name, "provider"} - saved_modules:  # provider: the benchmark's helper module
-            sys.modules.pop(name, None)
 
 
 class Counter:

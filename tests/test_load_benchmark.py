@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.benchmark_modules import benchmark_module
 from tests.components import require_component
-
-LOAD = Path(__file__).resolve().parent.parent / "benchmarks" / "load.py"
 
 
 @pytest.fixture(scope="module")
 def load():
     require_component(shutil.which("redis-server") is not None, "redis-server is not installed")
-    spec = importlib.util.spec_from_file_location("load_benchmark", LOAD)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("load") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def line(report: str, start: str) -> str:

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 import types
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.benchmark_modules import benchmark_module
 from tests.components import require_component
-
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "session.py"
 
 
 @pytest.fixture(scope="module")
 def bench() -> Iterator[types.ModuleType]:
-    spec = importlib.util.spec_from_file_location("session_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
+    with benchmark_module("session") as module:
         yield module
-    finally:
-        sys.modules.pop(spec.name, None)
 
 
 def test_benchmark_compares_every_store_with_flask_login(bench, capsys):
