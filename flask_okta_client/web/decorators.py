@@ -107,6 +107,17 @@ def insufficient_authentication(step_up: AuthenticationRequirement,
     return error
 
 
+def refresh_or_sign_out(*, force: bool = False) -> None:
+    """Refresh the signed-in user's access token if due (or ``force``); a refused refresh
+    signs the user out here and raises :class:`SessionEnded`."""
+    try:
+        current_app.extensions["okta"].refresh_current_user(force=force)
+    except SessionEnded as error:
+        signals.refresh_failed.send(current_app._get_current_object(), error=error)
+        forget_user()
+        raise
+
+
 def require_signed_in_user(requirements: ClaimRequirements | None,
                            step_up: AuthenticationRequirement | None = None,
                            route_params: Mapping[str, str] | None = None) -> Any:
@@ -119,10 +130,8 @@ def require_signed_in_user(requirements: ClaimRequirements | None,
     if not current_user.is_authenticated:
         return sign_in_again(NotAuthenticated("Sign in to use this resource."), step_up, route_params)
     try:
-        current_app.extensions["okta"].refresh_current_user()
+        refresh_or_sign_out()
     except SessionEnded as error:
-        signals.refresh_failed.send(current_app._get_current_object(), error=error)
-        forget_user()
         return sign_in_again(error, step_up, route_params)
     if step_up is not None and unmet_authentication(step_up, current_user.claims) is not None:
         return sign_in_again(insufficient_authentication(step_up), step_up, route_params)

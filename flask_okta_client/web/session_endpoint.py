@@ -13,12 +13,11 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request, url_for
 
-from .. import signals
 from ..config import SessionEndpointToken
 from ..errors import AccessDenied, NotAuthenticated, OktaError
-from ..sessions.lifecycle import SessionEnded
+from .decorators import refresh_or_sign_out
 from .responses import API_REQUEST_KEY
-from .user import current_user, forget_user
+from .user import current_user
 from .views import no_store
 
 log = logging.getLogger("flask_okta_client")
@@ -50,16 +49,6 @@ def refuse_cross_origin_request() -> None:
         return
     log.info("okta: session endpoint refused a request (%s)", reason)
     raise AccessDenied("Only this site's own pages may call the session endpoint.", error="cross_origin_request")
-
-
-def refresh_user(*, force: bool) -> None:
-    """The signed-in user's access token, refreshed if due (or ``force``); a refused refresh signs out."""
-    try:
-        current_app.extensions["okta"].refresh_current_user(force=force)
-    except SessionEnded as error:
-        signals.refresh_failed.send(current_app._get_current_object(), error=error)
-        forget_user()
-        raise
 
 
 def handed_out_token(spec: SessionEndpointToken) -> dict[str, Any]:
@@ -94,7 +83,7 @@ def session_endpoint() -> Response:
             raise NotAuthenticated("Sign in to get a token.")
         return no_store(jsonify(authenticated=False, login_url=url_for("okta.login")))
     if spec is not None or request.method == "POST":
-        refresh_user(force=request.method == "POST")
+        refresh_or_sign_out(force=request.method == "POST")
     claims = current_user.claims
     body: dict[str, Any] = {
         "authenticated": True,
