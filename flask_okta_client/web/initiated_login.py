@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import LoginError
+from .login_options import single
 from .redirects import safe_next_url
 
 if TYPE_CHECKING:
@@ -25,13 +26,6 @@ MAX_TARGET_LENGTH = 2048
 
 def is_initiated_login(args: MultiDict[str, str]) -> bool:
     return "iss" in args
-
-
-def single(args: MultiDict[str, str], name: str) -> str | None:
-    values = args.getlist(name)
-    if len(values) > 1:
-        raise LoginError(f"The {name} parameter must be given only once.")
-    return values[0] if values else None
 
 
 def accepted_issuers(issuer: str) -> set[str]:

@@ -118,17 +118,23 @@ def configured_defaults(config: OktaConfig) -> dict[str, str]:
     return {name: str(value) for name, value in defaults.items() if value is not None}
 
 
+def single(args: MultiDict[str, str], name: str) -> str | None:
+    """The one value of query parameter ``name`` (``None`` if absent); :class:`LoginError` if repeated."""
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise LoginError(f"The {name} parameter must be given only once.")
+    return values[0] if values else None
+
+
 def login_options(args: MultiDict[str, str], config: OktaConfig) -> dict[str, str]:
     """The options for one authorization request: each allowlisted one from ``args`` if given
     (and not empty), else from configuration. Raises :class:`LoginError` for a repeated or
     malformed option; parameters outside the allowlist are ignored."""
     options = configured_defaults(config)
     for name in config.login_query_params:
-        values = args.getlist(name)
-        if len(values) > 1:
-            raise LoginError(f"The {name} parameter must be given only once.")
-        if values and values[0] != "":
-            options[name] = values[0]
+        value = single(args, name)
+        if value:
+            options[name] = value
     for name, value in options.items():
         valid, message = rule_for(name)
         if not valid(value):
