@@ -25,9 +25,9 @@ from ..sessions.lifecycle import SessionEnded
 from .authorization import ClaimRequirements, ClaimsCheck
 from .dpop_auth import (
     DPOP_SCHEME,
+    bound_token_sent_as_bearer,
     dpop_challenge,
     dpop_verified_token,
-    refuse_bound_token_as_bearer,
 )
 from .login_options import (
     checked_params,
@@ -232,12 +232,12 @@ def refuse_token_outside_the_header(req: Request) -> None:
                                    error="invalid_request", status=400)
 
 
-def bearer_token(header: str | None) -> str:
-    """The token of an ``Authorization: Bearer`` header."""
+def header_token(header: str | None, scheme: str = "bearer") -> str:
+    """The token of an ``Authorization: <scheme> <token>`` header (``scheme`` in lower case)."""
     if header is None:
         raise NotAuthenticated("An access token is required.")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
+    given, _, token = header.partition(" ")
+    if given.lower() != scheme:
         raise NotAuthenticated("An access token is required.")
     if not token or " " in token:
         raise TokenValidationError("The Authorization header is malformed.", error="invalid_request", status=400)
@@ -264,12 +264,12 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
         if environ.get("QUERY_STRING") or environ.get("CONTENT_TYPE"):
             refuse_token_outside_the_header(req)
         if dpop:
-            verified = dpop_verified_token(state, req, header, audience)
+            verified = dpop_verified_token(state, req, header_token(header, "dpop"), audience)
         else:
-            verified = state.access_tokens.validate(bearer_token(header), audience)
+            verified = state.access_tokens.validate(header_token(header), audience)
             if verified.jkt is not None:
                 dpop = True  # the client must come back with DPoP
-                refuse_bound_token_as_bearer(verified)
+                raise bound_token_sent_as_bearer()
     except (NotAuthenticated, TokenValidationError) as error:
         raise (dpop_challenge(error, state) if dpop else _bearer_refusal(error)) from None
     if not scopes <= verified.scopes:

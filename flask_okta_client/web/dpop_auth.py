@@ -19,11 +19,8 @@ from ..protocol.dpop_proof import InvalidDPoPProof, UseDPoPNonce
 DPOP_SCHEME = "dpop "
 
 
-def dpop_verified_token(state: Any, req: Request, header: str, audience: str | None) -> VerifiedToken:
-    """The verified token of ``Authorization: DPoP <token>``, once its proof passes every check."""
-    token = header[5:]
-    if not token or " " in token:
-        raise TokenValidationError("The Authorization header is malformed.", error="invalid_request", status=400)
+def dpop_verified_token(state: Any, req: Request, token: str, audience: str | None) -> VerifiedToken:
+    """The verified ``token`` of ``Authorization: DPoP <token>``, once its proof passes every check."""
     proof = req.environ.get("HTTP_DPOP")
     if not proof:
         raise InvalidDPoPProof("A DPoP proof is required with a DPoP access token.")
@@ -36,11 +33,10 @@ def dpop_verified_token(state: Any, req: Request, header: str, audience: str | N
     return verified
 
 
-def refuse_bound_token_as_bearer(verified: VerifiedToken) -> None:
-    """A DPoP-bound token without its proof is worth nothing: it may have been stolen."""
-    if verified.jkt is not None:
-        raise TokenValidationError("This access token is bound to a DPoP key: send it with "
-                                   "Authorization: DPoP and a DPoP proof.")
+def bound_token_sent_as_bearer() -> TokenValidationError:
+    """The refusal of a DPoP-bound token sent without its proof: it may have been stolen."""
+    return TokenValidationError("This access token is bound to a DPoP key: send it with "
+                                "Authorization: DPoP and a DPoP proof.")
 
 
 def dpop_challenge(error: OktaError, state: Any, scopes: str | None = None) -> OktaError:
