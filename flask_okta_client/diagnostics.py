@@ -17,10 +17,11 @@ from flask import Flask, url_for
 
 from .config import OktaConfig
 from .errors import OktaError, ProviderUnavailable
-from .extension import REDIS_SCHEMES, OktaState
+from .extension import OktaState
 from .protocol.client import GrantError
 from .protocol.client_auth import load_private_key, signing_algorithm
 from .protocol.discovery import REQUIRED_ENDPOINTS
+from .sessions.server_store import REDIS_SCHEMES
 
 #: Where ``flask run`` serves by default: the origin redirect URIs are computed for without SERVER_NAME.
 FLASK_RUN_DEFAULTS = ("127.0.0.1", "5000")

@@ -40,7 +40,12 @@ from .sessions.cookie import CookieSettings, CookieWriter, SignInCookie, request
 from .sessions.lifecycle import SignInLifecycle
 from .sessions.logout import LogoutRegistry, build_logout_cache
 from .sessions.sealing import TokenSealer
-from .sessions.server_store import ServerSideTokenStore, filesystem_store, redis_store
+from .sessions.server_store import (
+    REDIS_SCHEMES,
+    ServerSideTokenStore,
+    filesystem_store,
+    redis_store,
+)
 from .sessions.session_store import SessionTokenStore
 from .sessions.storage import SignedInUser, TokenStore, token_type_of
 from .sessions.transactions import LoginTransaction, begin_login
@@ -72,7 +77,6 @@ from .web.views import CSRF_SESSION_KEY, create_blueprint, csrf_token
 
 log = logging.getLogger("flask_okta_client")
 
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
 
 
 

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from .cookie import SignInCookie
 from .server_store import (
     KEY_PREFIX,
+    REDIS_SCHEMES,
     ServerSideTokenStore,
     reachable,
     redis_cache,
@@ -41,7 +42,6 @@ log = logging.getLogger("flask_okta_client")
 
 #: In-process caches keep at most this many logout records and seen token ids.
 MEMORY_CACHE_SIZE = 100_000
-REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
 
 Match = tuple[str, str]  # (kind, value): ("sid", sid), ("sub", sub) or ("sub-nosid", sub)
 

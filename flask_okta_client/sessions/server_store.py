@@ -30,6 +30,8 @@ from .storage import SignedInUser
 log = logging.getLogger("flask_okta_client")
 
 KEY_PREFIX = "okta:"
+#: Values of ``OKTA_TOKEN_STORE`` and ``OKTA_LOGOUT_CACHE`` that name a Redis (or Valkey) server.
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
 # What secrets.token_urlsafe(32) makes; anything else is not worth a cache read.
 HANDLE_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
