@@ -99,10 +99,9 @@ def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
 
 
 def secret_bytes(app: Flask) -> bytes:
-    """The app's ``SECRET_KEY``, which keys the API's DPoP nonces (shared by every instance)."""
-    secret = app.config.get("SECRET_KEY")
-    if not secret:
-        raise ConfigError("OKTA_DPOP_REQUIRE_NONCE needs the app's SECRET_KEY to sign nonces")
+    """The app's ``SECRET_KEY`` (checked by the token store's sealer), which keys the API's DPoP
+    nonces (shared by every instance)."""
+    secret = app.config["SECRET_KEY"]
     return secret.encode() if isinstance(secret, str) else bytes(secret)
 
 
