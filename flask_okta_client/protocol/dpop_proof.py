@@ -152,10 +152,8 @@ class ProofValidator:
     def _header_key(self, header: Mapping[str, Any]) -> Key:
         if header.get("typ") != PROOF_TYPE:
             raise InvalidDPoPProof("The DPoP proof's typ is not dpop+jwt.")
-        alg = header["alg"]
-        if alg not in self.algorithms:
-            raise InvalidDPoPProof(f"The DPoP proof's algorithm {alg!r} is not allowed.")
         rules.check_header(header, self.algorithms)
+        alg = header["alg"]
         jwk = header.get("jwk")
         if not isinstance(jwk, dict):
             raise InvalidDPoPProof("The DPoP proof has no jwk header.")
