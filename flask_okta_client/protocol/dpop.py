@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import logging
 import secrets
 import threading
 import time
@@ -25,8 +24,6 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from ..config import DPOP_PROOF_ALGORITHMS
 from ..errors import ConfigError, ProviderError
 from .client_auth import PrivateKey, load_private_key, signing_algorithm
-
-log = logging.getLogger("flask_okta_client")
 
 DEFAULT_ALGORITHM = "ES256"
 #: Algorithms this site can sign proofs with, in the order it prefers them.
