@@ -164,10 +164,11 @@ class AccessTokenValidator:
         """
         key = self.cache.key(token)
         cached = self.cache.get(key, self.config.clock_skew)
-        wanted = audience or (None if self.introspects() else self.config.audience)
+        introspects = self.introspects()
+        wanted = audience or (None if introspects else self.config.audience)
         if cached is not None and (wanted is None or wanted in cached.audiences):
             return cached
-        if self.introspects():
+        if introspects:
             claims = self._introspect(token, audience)
         else:
             claims = self.verifier.verify_access_token(token, audience=audience)
