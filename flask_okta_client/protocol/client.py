@@ -71,9 +71,9 @@ def provider_call(what: str, url: str) -> Iterator[None]:
         raise ProviderError("The sign-in service sent an answer that could not be read.") from None
 
 
-def json_object_or_http_error(response: requests.Response) -> requests.Response:
-    """A token answer whose body is not a JSON object raises its HTTP error if its status is one,
-    else ``ValueError``: what Authlib 1.9 does, kept here for every Authlib version allowed."""
+def json_object_or_http_error(response: requests.Response) -> dict[str, Any]:
+    """A token answer's JSON object. One whose body is not a JSON object raises its HTTP error if its
+    status is one, else ``ValueError``: what Authlib 1.9 does, kept here for every Authlib version allowed."""
     try:
         body = response.json()
     except ValueError:
@@ -81,7 +81,7 @@ def json_object_or_http_error(response: requests.Response) -> requests.Response:
     if not isinstance(body, dict):
         response.raise_for_status()
         raise ValueError("the token endpoint's answer is not a JSON object")
-    return response
+    return body
 
 
 def oauth_error(what: str, url: str, error: str | None, description: str | None) -> OktaError:
@@ -112,7 +112,7 @@ def refuse_malformed_token_response(response: requests.Response) -> requests.Res
     """Authlib's hook before it reads a token response: a JSON object (see
     :func:`json_object_or_http_error`) whose fields have their types, refused here
     before Authlib's arithmetic on ``expires_in`` could fail on them."""
-    malformed = malformed_token_field(json_object_or_http_error(response).json())
+    malformed = malformed_token_field(json_object_or_http_error(response))
     if malformed is not None:
         log.warning("okta: the token response from %s has a malformed %s", endpoint_name(response.url), malformed)
         raise ProviderError("The sign-in service returned a token response that could not be read.")
