@@ -313,9 +313,7 @@ def _single_word(key: str, value: Any) -> str:
 def _issuer_url(key: str, value: Any) -> str:
     """An issuer as discovery names it: no whitespace, no endpoint path pasted after it, and
     for Okta no trailing slash and not the admin console's ``-admin`` host."""
-    issuer = _url(key, value)
-    if any(char.isspace() for char in issuer):
-        raise ConfigError(f"{key} must not contain spaces, got {issuer!r}")
+    issuer = _url(key, _single_word(key, value))
     host = urlsplit(issuer).hostname or ""
     endpoint_paths = ("/.well-known/", "/v1/") if is_okta_host(host) else ("/.well-known/",)
     for pasted in endpoint_paths:
