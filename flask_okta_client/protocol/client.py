@@ -123,21 +123,18 @@ class ProviderClient:
     """Talks to one provider's endpoints on behalf of one registered client."""
 
     def __init__(self, config: OktaConfig, metadata: MetadataCache, http: HttpClient,
-                 auth_methods: tuple[Any, ...] | None = None,
-                 accepted_token_types: frozenset[str] | None = None, dpop: DPoPSigner | None = None) -> None:
-        """``auth_methods`` default to those ``config.client_auth_method`` needs (signed assertions);
-        ``accepted_token_types`` are the lowercase ``token_type`` values a token response may have.
+                 auth_methods: tuple[Any, ...] | None = None, dpop: DPoPSigner | None = None) -> None:
+        """``auth_methods`` default to those ``config.client_auth_method`` needs (signed assertions).
 
         With ``dpop``, every token request carries a DPoP proof, and only DPoP-bound tokens are
-        accepted unless ``accepted_token_types`` says otherwise: a provider that ignores the proof
-        must not leave the site holding bearer tokens it believes are bound.
+        accepted: a provider that ignores the proof must not leave the site holding bearer tokens
+        it believes are bound. ``accepted_token_types`` holds the lowercase ``token_type`` values
+        a token response may have.
         """
         self.config = config
         self.metadata = metadata
         self.http = http
-        if accepted_token_types is None:
-            accepted_token_types = BEARER_ONLY if dpop is None else DPOP_ONLY
-        self.accepted_token_types = accepted_token_types
+        self.accepted_token_types = BEARER_ONLY if dpop is None else DPOP_ONLY
         self.auth_methods = client_auth_methods(config) if auth_methods is None else auth_methods
         self.dpop = dpop
         self._local = threading.local()
