@@ -121,11 +121,11 @@ class OktaState:
         self.grants = Grants(config, self.client, self.http)
         self.store = build_token_store(app, config)
         self.cookie = CookieSettings.for_app(app, config.session_cookie_name)
-        self.lifecycle = SignInLifecycle(config, self.store, self.client, self.verifier)
         self.logouts = LogoutRegistry(config.issuer, self.store,
                                       build_logout_cache(config.logout_cache, self.store,
                                                          config.session_absolute_timeout),
                                       config.session_absolute_timeout)
+        self.lifecycle = SignInLifecycle(config, self.store, self.client, self.verifier, self.logouts)
         if config.backchannel_logout:
             self.track_logouts()
         self.access_tokens = AccessTokenValidator(config, self.verifier, self.client)
@@ -138,8 +138,6 @@ class OktaState:
     def track_logouts(self) -> None:
         """From now on, sign-ins can be ended by back-channel logouts and Okta events."""
         self.logouts.enable()
-        if self.logouts.checks_each_request:
-            self.lifecycle.has_ended = self.logouts.has_ended
 
     def dpop_algorithms(self) -> tuple[str, ...] | None:
         """The provider's ``dpop_signing_alg_values_supported``, if it lists them."""

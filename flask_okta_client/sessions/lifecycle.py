@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..config import OktaConfig
@@ -19,6 +19,7 @@ from ..protocol.client import GrantError, ProviderClient
 from ..protocol.singleflight import SingleFlight
 from ..protocol.verifier import TokenVerifier
 from .cookie import SignInCookie
+from .logout import LogoutRegistry
 from .storage import SignedInUser, TokenStore
 
 log = logging.getLogger("flask_okta_client")
@@ -46,16 +47,15 @@ class SignInLifecycle:
     """Loads a session's sign-in, enforces its timeouts and keeps its access token fresh."""
 
     def __init__(self, config: OktaConfig, store: TokenStore, client: ProviderClient,
-                 verifier: TokenVerifier) -> None:
+                 verifier: TokenVerifier, logouts: LogoutRegistry) -> None:
         self.config = config
         self.store = store
+        self.logouts = logouts
         self.client = client
         self.verifier = verifier
         self.refreshes: SingleFlight[SignedInUser | None] = SingleFlight(
             remember=REFRESH_RESULT_TTL, remember_unclaimed=UNCLAIMED_REFRESH_RESULT_TTL
         )
-        #: Set when sign-ins must be checked against back-channel logouts as they are read.
-        self.has_ended: Callable[[SignedInUser], bool] | None = None
 
     def current(self, cookie: SignInCookie) -> SignedInUser | None:
         """The live sign-in; an idle or too old one is removed (server-side entry included)."""
@@ -68,7 +68,7 @@ class SignInLifecycle:
             log.info("okta: session expired; signing out")
             self.store.clear(cookie)
             return None
-        if self.has_ended is not None and self.has_ended(user):
+        if self.logouts.checks_each_request and self.logouts.has_ended(user):
             log.info("okta: the provider ended this session; signing out")
             self.store.clear(cookie)
             return None
