@@ -41,10 +41,9 @@ import os
 import platform
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,7 +53,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:
-    sys.path.append(str(HERE.parent))  # the package, when not pip-installed
+    sys.path.insert(0, str(HERE.parent))  # the package when not pip-installed, and the tests' redis-server helper
 
 SECRET_KEY = "bench-not-secret-0123456789abcdefghij"
 ISSUER = "https://bench.okta.example/oauth2/default"
@@ -185,30 +184,18 @@ def signed_in_client(app: Any, sign_in: Callable[[Any], None]) -> Any:
 
 @contextmanager
 def redis_server() -> Iterator[str | None]:
-    """A throwaway redis-server on a free loopback port; ``None`` if it is not installed."""
-    executable = shutil.which("redis-server")
-    if executable is None:
+    """A throwaway redis-server on a free loopback port (the tests' helper); ``None`` if it is not installed."""
+    if shutil.which("redis-server") is None:
         yield None
         return
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    from tests.redis_server import RedisServer
+
+    with tempfile.TemporaryDirectory(prefix="okta-bench-redis-") as workdir:
+        server = RedisServer(Path(workdir)).start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
 
 
 # --------------------------------------------------------------------------- timing
