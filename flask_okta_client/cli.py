@@ -90,13 +90,14 @@ def run_checks(app: Flask) -> None:
         click.echo("Endpoints:")
         for name in ENDPOINTS:
             click.echo(f"  {name}: {document.get(name) or '(none)'}")
-        report.check_metadata(config, document)
+        usable = report.check_metadata(config, document)
         if isinstance(document.get("jwks_uri"), str):
             try:
                 report.check_jwks(state.http.get_json(document["jwks_uri"]))
             except OktaError as exc:
                 report.problems.append(f"JWKS at {document['jwks_uri']} failed: {failure_reason(exc)}")
-        if document.get("issuer") == config.issuer and isinstance(document.get("token_endpoint"), str):
+        if usable:
+            state.metadata.keep(document)  # what the probes read: discovery is fetched once
             report.check_client_authentication(state, urls.sign_in)
             report.check_sign_in_request(state, document, urls)
             click.echo(bearer_validation(state, document))

@@ -22,6 +22,7 @@ from .protocol.client import GrantError
 from .protocol.client_auth import load_private_key, signing_algorithm
 from .protocol.discovery import REQUIRED_ENDPOINTS
 from .sessions.server_store import REDIS_SCHEMES
+from .sessions.transactions import begin_login
 
 #: Where ``flask run`` serves by default: the origin redirect URIs are computed for without SERVER_NAME.
 FLASK_RUN_DEFAULTS = ("127.0.0.1", "5000")
@@ -129,7 +130,10 @@ class Report:
                 self.problems.append(f"{key} is {configured!r}, but this site takes the provider's answer at "
                                      f"{path!r}: make the URL end with {path!r} (and register that one)")
 
-    def check_metadata(self, config: OktaConfig, document: dict[str, Any]) -> None:
+    def check_metadata(self, config: OktaConfig, document: dict[str, Any]) -> bool:
+        """Report what in the document does not fit the settings; whether it can serve a sign-in
+        (this issuer's, naming the endpoints one needs)."""
+        problems = len(self.problems)
         named = document.get("issuer")
         if named != config.issuer:
             slash = isinstance(named, str) and named.rstrip("/") == config.issuer.rstrip("/")
@@ -139,6 +143,7 @@ class Report:
         for name in REQUIRED_ENDPOINTS:
             if not isinstance(document.get(name), str):
                 self.problems.append(f"discovery has no {name}")
+        usable = len(self.problems) == problems
         has_par = isinstance(document.get("pushed_authorization_request_endpoint"), str)
         if config.use_par == "always" and not has_par:
             self.problems.append("OKTA_USE_PAR is 'always' but the provider has no pushed authorization endpoint: "
@@ -155,6 +160,7 @@ class Report:
                                  "endpoint: set it to 'local' (JWT access tokens) or 'auto'")
         if config.use_userinfo and not document.get("userinfo_endpoint"):
             self.problems.append("OKTA_USE_USERINFO is on but the provider has no userinfo endpoint: turn it off")
+        return usable
 
     def check_jwks(self, jwks: dict[str, Any]) -> None:
         keys = [k for k in jwks.get("keys", []) if isinstance(k, dict) and k.get("use", "sig") == "sig"]
@@ -204,10 +210,9 @@ class Report:
         if not isinstance(endpoint, str) or document.get("require_pushed_authorization_requests") is True:
             return
         config: OktaConfig = state.config
-        params = {"response_type": "code", "client_id": config.client_id, "redirect_uri": urls.sign_in,
-                  "scope": " ".join(config.scopes), "state": secrets.token_urlsafe(16),
-                  "nonce": secrets.token_urlsafe(16), "code_challenge": secrets.token_urlsafe(32),
-                  "code_challenge_method": "S256"}
+        transaction = begin_login({}, redirect_uri=urls.sign_in, next_url="/", lifetime=config.login_timeout,
+                                  max_pending=1)  # kept nowhere: the sign-in is never finished
+        params = state.authorization_params(transaction, {})
         try:
             response = state.http.session.get(endpoint, params=params, allow_redirects=False,
                                               timeout=config.http_timeout)

@@ -7,6 +7,7 @@ import secrets
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -352,3 +353,38 @@ def test_check_says_when_bearer_tokens_are_introspected(make_app: Callable[..., 
     result = check_output(make_app(OKTA_TOKEN_VALIDATION="introspect"))
     assert (f"Bearer tokens: introspected at {server.issuer}/v1/introspect (OKTA_TOKEN_VALIDATION=introspect)"
             in result.output)
+
+
+def test_check_fetches_discovery_once(make_app: Callable[..., Flask], server: MockOktaServer) -> None:
+    result = check_output(make_app())
+    assert result.exit_code == 0, result.stderr
+    assert server.count("discovery") == 1
+
+
+def sent_authorization_requests(app: Flask, server: MockOktaServer) -> list[dict[str, list[str]]]:
+    """The queries of the authorization requests the app's provider session sends, as they are sent."""
+    sent: list[dict[str, list[str]]] = []
+
+    def record(response: requests.Response, **_: object) -> None:
+        if response.request.url.startswith(server.endpoint_url("authorize")):
+            sent.append(parse_qs(urlsplit(response.request.url).query))
+
+    app.extensions["okta"].http.session.hooks["response"].append(record)
+    return sent
+
+
+def test_check_sign_in_probe_sends_what_a_sign_in_sends(server: MockOktaServer) -> None:
+    uri = "https://shop.example.com/authorization-code/callback"
+    client = server.add_client(MockClient("0oa" + secrets.token_hex(6), secrets.token_urlsafe(32),
+                                          redirect_uris=[uri]))
+    app = Flask(__name__)
+    app.config.update(OKTA_ISSUER=server.issuer, OKTA_CLIENT_ID=client.client_id, OKTA_DPOP=True,
+                      OKTA_CLIENT_SECRET=client.client_secret, OKTA_REDIRECT_URI=uri, SECRET_KEY=secrets.token_hex(32))
+    OktaClient(app)
+    sent = sent_authorization_requests(app, server)
+    result = check_output(app)
+    assert result.exit_code == 0, result.stderr
+    assert "Sign-in request: accepted" in result.output
+    [query] = sent
+    assert query["dpop_jkt"] == [app.extensions["okta"].dpop.key.thumbprint]
+    assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43

@@ -87,15 +87,25 @@ class MetadataCache:
             if self._metadata is not None and time.monotonic() < self._expires_at:
                 return self._metadata
             try:
-                document = self.http.get_json(discovery_url(self.issuer))
-                self._metadata = parse_metadata(document, self.issuer)
-                self._expires_at = time.monotonic() + self.ttl
+                self._keep(parse_metadata(self.http.get_json(discovery_url(self.issuer)), self.issuer))
             except OktaError:
                 if self._metadata is None:
                     raise
                 log.warning("okta: discovery refresh failed; using the cached document")
                 self._expires_at = time.monotonic() + min(self.ttl, STALE_RETRY_SECONDS)
             return self._metadata
+
+    def keep(self, document: dict[str, Any]) -> ProviderMetadata:
+        """Cache a document fetched elsewhere (``flask okta check`` reads it whole), checked
+        as a fetched one is, so the calls that follow do not fetch it again."""
+        metadata = parse_metadata(document, self.issuer)
+        with self._lock:
+            self._keep(metadata)
+        return metadata
+
+    def _keep(self, metadata: ProviderMetadata) -> None:
+        self._metadata = metadata
+        self._expires_at = time.monotonic() + self.ttl
 
     def clear(self) -> None:
         with self._lock:
