@@ -14,19 +14,29 @@ def is_open_endpoint(endpoint: str) -> bool:
     return endpoint == "static" or endpoint.endswith(".static") or endpoint.startswith("okta.")
 
 
+#: What :func:`requested_view_guard` names a request no hook should guard: one matching no route (left to
+#: routing, so it answers 404 or 405 as usual), the extension's own routes and static files.
+OPEN = "open"
+
+
+def requested_view_guard() -> str | None:
+    """How the requested view guards itself (``login``, ``bearer``, ``public``), :data:`OPEN`, or ``None``
+    for a view that does not say: what the app-wide hooks ask before they act."""
+    endpoint = request.endpoint
+    if endpoint is None or is_open_endpoint(endpoint):
+        return OPEN
+    return getattr(current_app.view_functions.get(endpoint), GUARD_ATTRIBUTE, None)
+
+
 def require_login_everywhere() -> Any:
     """A ``before_request`` hook: sign in first, unless the view is open, public or guarded itself.
 
-    A URL that matches no route (``request.endpoint`` is ``None``) is left to
-    routing, so it answers 404 (or 405) as usual. A CORS preflight that Flask
-    answers on its own passes too: browsers send it without cookies.
+    A CORS preflight that Flask answers on its own passes too: browsers send it
+    without cookies.
     """
-    endpoint = request.endpoint
-    if endpoint is None or is_open_endpoint(endpoint):
+    if requested_view_guard() is not None:
         return None
     rule = request.url_rule
     if request.method == "OPTIONS" and rule is not None and rule.provide_automatic_options:
-        return None
-    if getattr(current_app.view_functions.get(endpoint), GUARD_ATTRIBUTE, None) is not None:
         return None
     return require_signed_in_user(None)

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from flask import Response, current_app, redirect, request, session
 
 from ..errors import OktaError
-from .app_wide import is_open_endpoint
-from .decorators import GUARD_ATTRIBUTE, relative_request_url, view_caller
+from .app_wide import OPEN, requested_view_guard
+from .decorators import relative_request_url, view_caller
 from .login_options import configured_defaults
 from .responses import is_page_navigation
 from .user import current_user
@@ -75,11 +75,8 @@ def attempt_silent_login() -> Response | None:
 def silent_login_everywhere() -> Response | None:
     """``OKTA_SILENT_LOGIN``: a ``before_request`` hook trying silent sign-in before any page
     that does not protect itself (``login_required`` signs in for real; APIs never)."""
-    endpoint = request.endpoint
-    if endpoint is None or is_open_endpoint(endpoint):
-        return None
-    guard = getattr(current_app.view_functions.get(endpoint), GUARD_ATTRIBUTE, None)
-    if guard in ("login", "bearer") or (guard is None and current_app.extensions["okta"].config.require_login):
+    guard = requested_view_guard()
+    if guard in (OPEN, "login", "bearer") or (guard is None and current_app.extensions["okta"].config.require_login):
         return None
     return attempt_silent_login()
 
