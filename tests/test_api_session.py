@@ -246,3 +246,31 @@ def test_scope_without_audience_or_client_credentials_is_a_mistake(okta_settings
     app = make_site(okta_settings)
     with pytest.raises(ValueError):
         app.extensions["okta"].api_session("https://api.example.com/", scope="orders:read")
+
+
+@pytest.fixture
+def lower_case_dpop_token_type(okta_mock_server):
+    """The mock answers ``token_type: dpop`` (RFC 6749 §5.1: any case) for bound tokens."""
+    okta_mock_server.dpop_token_type = "dpop"
+    yield
+    okta_mock_server.dpop_token_type = "DPoP"
+
+
+@pytest.mark.usefixtures("lower_case_dpop_token_type")
+@pytest.mark.parametrize("source", [{"audience": "api://default", "scope": "openid"},
+                                    {"client_credentials": True, "scope": "openid"}])
+def test_exchanged_and_app_tokens_answered_as_lower_case_dpop_go_with_a_proof(okta_settings, okta_mock_server,
+                                                                              api, source):
+    api, base = api
+    app = make_site(okta_settings, OKTA_DPOP=True, OKTA_SCOPES=OFFLINE_SCOPES)
+    okta = app.extensions["okta"]
+
+    @app.get("/bound")
+    def bound() -> Any:
+        with okta.api_session(base, **source) as session:
+            return jsonify(status=session.get("/echo").status_code)
+
+    client = signed_in(app, okta_mock_server)
+    assert client.get("/bound").json["status"] == 200
+    [hit] = api.hits()
+    assert hit["authorization"].startswith("DPoP ") and hit["dpop"]

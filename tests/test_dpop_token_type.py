@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+from flask_okta_client.protocol.grants import TokenResult
 from flask_okta_client.sessions.storage import SignedInUser
 
 
@@ -35,3 +36,11 @@ def test_sign_in_stored_before_token_types_loads_as_bearer():
     data = SignedInUser.from_token(RESPONSE).to_dict()
     del data["token_type"]
     assert SignedInUser.from_dict(data).token_type == "Bearer"
+
+
+def test_grant_results_take_the_one_token_type_reading():
+    def result(token_type: str) -> str:
+        return TokenResult.from_response({"access_token": "at", "token_type": token_type}).token_type
+
+    assert result("dpop") == "DPoP" and result("bearer") == "Bearer"
+    assert result("N_A") == "N_A"  # RFC 8693: an exchanged token that is not an access token

@@ -156,6 +156,16 @@ def test_an_exchanged_token_is_handed_out_for_a_named_audience(signed_in, okta_m
     assert ask(client, token="orders").json["token"]["access_token"] == token["access_token"]  # cached per session
 
 
+@pytest.mark.parametrize("name", ["api", "orders"])
+def test_a_dpop_bound_token_is_handed_out_as_dpop(okta_settings, okta_mock_server, name):
+    app = session_site(okta_settings, OKTA_DPOP=True)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    token = ask(client, token=name).json["token"]
+    assert token["token_type"] == "DPoP"
+    assert jose_jwt.get_unverified_claims(token["access_token"])["cnf"]["jkt"]
+
+
 def test_an_unknown_token_name_is_404_and_an_anonymous_token_request_401(okta_settings, signed_in):
     app, client = signed_in
     response = ask(client, token="admin")

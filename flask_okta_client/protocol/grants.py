@@ -17,7 +17,7 @@ from typing import Any
 
 from ..config import OktaConfig
 from ..errors import ConfigError, ProviderError
-from ..sessions.storage import expiry_of
+from ..sessions.storage import expiry_of, token_type_of
 from .client import ACCESS_TOKEN_TYPE, ProviderClient
 from .client_auth import PrivateKey, load_private_key, sign_assertion, signing_algorithm
 from .discovery import MetadataCache
@@ -54,7 +54,7 @@ class TokenResult:
     def from_response(cls, token: Mapping[str, Any]) -> TokenResult:
         return cls(
             access_token=token["access_token"],
-            token_type=str(token.get("token_type", "Bearer")),
+            token_type=token_type_of(token),
             expires_at=expiry_of(token),
             scope=token.get("scope") if isinstance(token.get("scope"), str) else None,
             issued_token_type=token.get("issued_token_type"),

@@ -94,8 +94,12 @@ class SignedInUser:
 
 
 def token_type_of(token: Mapping[str, Any]) -> str:
-    """A token response's ``token_type`` (case-insensitive, RFC 6749 §5.1): ``DPoP`` or ``Bearer``."""
-    return "DPoP" if str(token.get("token_type", "")).lower() == "dpop" else "Bearer"
+    """A token response's ``token_type`` (case-insensitive, RFC 6749 §5.1): ``DPoP`` or ``Bearer``,
+    or RFC 8693's ``N_A`` for an exchanged token that is not an access token."""
+    token_type = token.get("token_type")
+    if token_type == "N_A":
+        return token_type
+    return "DPoP" if str(token_type or "").lower() == "dpop" else "Bearer"
 
 
 def expiry_of(token: Mapping[str, Any]) -> float | None:

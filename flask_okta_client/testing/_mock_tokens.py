@@ -54,6 +54,8 @@ class Realm:
     base_url: str | None = None
     issuer_path: str | None = None
     require_par: bool = False
+    #: The ``token_type`` of DPoP-bound access tokens (RFC 6749 §5.1: case-insensitive).
+    dpop_token_type: str = "DPoP"
 
     def __post_init__(self) -> None:
         if self.issuer_path is not None and self.issuer_path != "" and (
@@ -139,7 +141,7 @@ class TokenMinter:
         if jkt is None and client.dpop_bound_access_tokens:
             raise InvalidDPoPProof("The DPoP proof JWT header is missing.")
         token: dict[str, Any] = {
-            "token_type": "DPoP" if jkt else "Bearer",
+            "token_type": self.realm.dpop_token_type if jkt else "Bearer",
             "expires_in": ACCESS_TOKEN_TTL,
             "access_token": self.access_token(client, user, scope, audience, jkt, authentication),
             "scope": scope,

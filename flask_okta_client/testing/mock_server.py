@@ -160,6 +160,16 @@ class MockOktaServer:
         return self._dpop.nonces.rotate(keep_old)
 
     @property
+    def dpop_token_type(self) -> str:
+        """The ``token_type`` bound tokens are issued with: ``DPoP``, or ``dpop`` for a provider
+        that answers in lower case (RFC 6749 §5.1 makes the type case-insensitive)."""
+        return self._realm.dpop_token_type
+
+    @dpop_token_type.setter
+    def dpop_token_type(self, value: str) -> None:
+        self._realm.dpop_token_type = value
+
+    @property
     def dpop_nonce(self) -> str:
         return self._dpop.nonces.current
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import NotAuthenticated
 from ..protocol.api_session import TokenSource
+from ..sessions.storage import token_type_of
 from .user import current_user
 
 
@@ -31,7 +32,7 @@ def exchanged_token(state: Any, audience: str, scope: str | None) -> TokenSource
         state.refresh_current_user()
         token = state.exchange_for_current_user(audience=audience, scope=scope, requested_token_type=None,
                                                 target_issuer=None, force=force_new)
-        return token["access_token"], token.get("token_type") or "Bearer"
+        return token["access_token"], token_type_of(token)
 
     return source
 
@@ -41,6 +42,6 @@ def client_credentials_token(state: Any, scope: str | None) -> TokenSource:
 
     def source(force_new: bool) -> tuple[str, str]:
         token = state.grants.client_credentials_token(scope, force=force_new)
-        return token.access_token, "DPoP" if token.token_type.lower() == "dpop" else "Bearer"
+        return token.access_token, token.token_type
 
     return source

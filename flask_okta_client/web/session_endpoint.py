@@ -15,6 +15,7 @@ from flask import Response, current_app, jsonify, request, url_for
 
 from ..config import SessionEndpointToken
 from ..errors import AccessDenied, NotAuthenticated, OktaError
+from ..sessions.storage import token_type_of
 from .decorators import refresh_or_sign_out
 from .responses import API_REQUEST_KEY
 from .user import current_user
@@ -55,12 +56,13 @@ def handed_out_token(spec: SessionEndpointToken) -> dict[str, Any]:
     """The token ``spec`` names: the user's own access token or one exchanged for ``spec.audience``."""
     if spec.audience is None:
         user = current_user.stored
-        token = {"access_token": user.access_token, "expires_at": user.expires_at, "scope": user.scope}
+        token = {"access_token": user.access_token, "expires_at": user.expires_at, "scope": user.scope,
+                 "token_type": user.token_type}
     else:
         token = dict(current_app.extensions["okta"].exchange_for_current_user(
             audience=spec.audience, scope=spec.scope, requested_token_type=None, target_issuer=None,
         ))
-    return {"name": spec.name, "access_token": token["access_token"], "token_type": "Bearer",
+    return {"name": spec.name, "access_token": token["access_token"], "token_type": token_type_of(token),
             "expires_at": token.get("expires_at"), "scope": token.get("scope")}
 
 
