@@ -12,7 +12,13 @@ from flask import Flask
 from flask_okta_client import signals
 from flask_okta_client.testing import MockOktaServer
 from flask_okta_client.testing.tokens import TEST_CLIENT_ID, TestTokens
-from tests.lifecycle_helpers import share_cookies
+from tests.lifecycle_helpers import (
+    OFFLINE_SCOPES,
+    expire_access_token,
+    share_cookies,
+    stored_user,
+)
+from tests.redis_monitor import KeysNamed
 from tests.site import csrf_token, make_site, sign_in
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -315,3 +321,28 @@ def test_a_write_back_racing_the_logout_does_not_bring_the_sign_in_back(okta_set
         assert post_logout(app, logout_token(server, sid="sid-alice")).status_code == 200
         state.store.save(in_flight, user.touched(time.time()))  # …and writes its idle clock back
     assert signed_in_as(browser) == "home anonymous"
+
+
+def test_a_redis_cache_of_the_apps_own_keeps_every_key_under_its_prefix(okta_settings, server, redis_server):
+    """Sign-in, its logout index, a refresh under the refresh lock and a back-channel logout
+    all keep their keys under the prefix of the cache the app gave as its token store."""
+    import redis
+    from cachelib import RedisCache
+
+    cache = RedisCache(host=redis.Redis.from_url(redis_server.url), key_prefix="myapp:")
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=cache, OKTA_SCOPES=OFFLINE_SCOPES, **ENABLED)
+    named = KeysNamed(redis_server.url)
+    try:
+        browser = app.test_client()
+        sign_in(browser, server, "alice")
+        expire_access_token(app, browser)
+        before = stored_user(app, browser)
+        assert browser.get("/protected").status_code == 200
+        assert stored_user(app, browser).access_token != before.access_token  # refreshed
+        assert post_logout(app, logout_token(server, sid="sid-alice")).status_code == 200
+        assert signed_in_as(browser) == "home anonymous"
+        keys = named.keys()
+    finally:
+        named.close()
+    assert any(key.startswith("myapp:signin:") for key in keys)
+    assert [key for key in keys if not key.startswith("myapp:")] == []

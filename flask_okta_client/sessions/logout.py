@@ -30,7 +30,6 @@ from cachelib import SimpleCache
 from ..errors import ConfigError
 from .cookie import SignInCookie
 from .server_store import (
-    KEY_PREFIX,
     REDIS_SCHEMES,
     ServerSideTokenStore,
     reachable,
@@ -126,8 +125,8 @@ class LogoutRegistry:
             if store.redis is not None:
                 pipeline = store.redis.pipeline(transaction=False)
                 for index in indexes:
-                    pipeline.sadd(KEY_PREFIX + index, entry)
-                    pipeline.expire(KEY_PREFIX + index, self.lifetime)
+                    pipeline.sadd(store.redis_key(index), entry)
+                    pipeline.expire(store.redis_key(index), self.lifetime)
                 pipeline.execute()
             else:  # one machine (a directory store): a read-modify-write is enough
                 for index in indexes:
@@ -175,7 +174,7 @@ class LogoutRegistry:
         indexes = [self._key("logout-index", kind, value) for kind, value in matches]
         with reachable():
             if store.redis is not None:
-                entries = set().union(*(store.redis.smembers(KEY_PREFIX + index) for index in indexes))
+                entries = set().union(*(store.redis.smembers(store.redis_key(index)) for index in indexes))
                 entries = {e.decode() if isinstance(e, bytes) else e for e in entries}
             else:
                 entries = {e for index in indexes for e in store.cache.get(index) or []}

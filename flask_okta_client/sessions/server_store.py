@@ -85,6 +85,10 @@ class ServerSideTokenStore:
     def cache_key(handle: str) -> str:
         return f"signin:{hashlib.sha256(handle.encode()).hexdigest()}"
 
+    def redis_key(self, key: str) -> str:
+        """The Redis key of a cache key: under the cache's own ``key_prefix`` (``okta:`` for a Redis URL)."""
+        return f"{getattr(self.cache, 'key_prefix', KEY_PREFIX)}{key}"
+
     def entry_key(self, cookie: SignInCookie) -> str | None:
         """The cache key of this cookie's sign-in, if it has one."""
         handle = _handle(cookie)
@@ -116,8 +120,7 @@ class ServerSideTokenStore:
 
     def _update(self, key: str, sealed: Any) -> None:
         if self.redis is not None:  # one atomic write, only if the key exists
-            name = f"{getattr(self.cache, 'key_prefix', KEY_PREFIX)}{key}"
-            self.redis.set(name, self.cache.serializer.dumps(sealed), ex=self.lifetime, xx=True)
+            self.redis.set(self.redis_key(key), self.cache.serializer.dumps(sealed), ex=self.lifetime, xx=True)
         elif self.cache.has(key):
             self.cache.set(key, sealed, timeout=self.lifetime)
 
@@ -146,7 +149,7 @@ class ServerSideTokenStore:
         digest = hashlib.sha256(handle.encode()).hexdigest()[:32]
         if self.redis is not None:
             with self._reachable():
-                lock = self.redis.lock(f"{KEY_PREFIX}refresh-lock:{digest}", timeout=self.lock_timeout,
+                lock = self.redis.lock(self.redis_key(f"refresh-lock:{digest}"), timeout=self.lock_timeout,
                                        blocking_timeout=self.lock_timeout)
                 acquired = lock.acquire()
             if not acquired:
