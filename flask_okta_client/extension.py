@@ -72,7 +72,7 @@ from .web.login_hooks import (
 from .web.responses import error_response, failed_error_page_response
 from .web.session_endpoint import session_endpoint
 from .web.silent_login import silent_login_everywhere
-from .web.user import User, current_user, forget_user, set_user
+from .web.user import User, current_user, forget_user, loaded_user, set_user
 from .web.views import CSRF_SESSION_KEY, create_blueprint, csrf_token
 
 log = logging.getLogger("flask_okta_client")
@@ -348,8 +348,12 @@ class OktaState:
         forget_user()
 
     def end_session(self, session: MutableMapping[str, Any]) -> str | None:
-        """Forget the sign-in locally, revoke its tokens; the ID token for the provider's sign-out."""
-        stored = self.store.load(self.sign_in_cookie())
+        """Forget the sign-in locally, revoke its tokens; the ID token for the provider's sign-out.
+
+        The sign-in this request loaded already is the one ended; the store is read only if none was.
+        """
+        loaded = loaded_user()
+        stored = loaded.stored if isinstance(loaded, User) else self.store.load(self.sign_in_cookie())
         self.forget_sign_in(session)
         if stored is None:
             return None

@@ -244,3 +244,19 @@ def test_a_signed_in_request_costs_one_redis_read_and_an_unrelated_one_none(okta
     assert commands_for("/protected") == {"get": 1}
     assert commands_for("/") == {"get": 1}
     assert commands_for("/about") == {}
+
+
+def test_signing_out_reads_the_sign_in_once(okta_settings, okta_mock_server, redis_server):
+    import redis
+
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_server.url)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    token = csrf_token(client)
+    server = redis.Redis.from_url(redis_server.url)
+    server.config_resetstat()
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    stats = server.info("commandstats")
+    assert {name.removeprefix("cmdstat_"): stat["calls"] for name, stat in stats.items()
+            if "resetstat" not in name} == {"get": 1, "del": 1}
+    assert client.get("/protected").status_code == 302

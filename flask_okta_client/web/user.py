@@ -108,6 +108,11 @@ def load_user() -> User | AnonymousUser:
     return user
 
 
+def loaded_user() -> User | AnonymousUser | None:
+    """This request's user if it was loaded already, else ``None`` (nothing is read)."""
+    return request.environ.get(USER_KEY)
+
+
 def leave_unloaded_user_anonymous() -> None:
     """For error pages: a user not loaded yet shows as anonymous, without opening the store."""
     request.environ.setdefault(USER_KEY, AnonymousUser())
