@@ -160,3 +160,29 @@ def test_single_flight_forgets_a_taken_result_after_remember():
 def test_refresh_timeout_shorter_than_the_request_timeout_is_refused(okta_settings):
     with pytest.raises(ConfigError, match="OKTA_REFRESH_TIMEOUT"):
         make_site(okta_settings, OKTA_HTTP_TIMEOUT=10, OKTA_REFRESH_TIMEOUT=5)
+
+
+def test_a_refresh_lock_that_redis_lost_does_not_fail_the_request(okta_settings, okta_mock_server, redis_server,
+                                                                  caplog):
+    import redis
+
+    app = make_site({**okta_settings, "OKTA_TOKEN_STORE": redis_server.url}, OKTA_SCOPES=OFFLINE_SCOPES,
+                    OKTA_HTTP_TIMEOUT=STALL * 4)  # the request waits for the whole refresh
+    client, before = signed_in_with_a_stalled_refresh(app, okta_mock_server)
+    caplog.set_level(logging.WARNING, logger="flask_okta_client")
+    server = redis.Redis.from_url(redis_server.url)
+
+    def lose_the_lock() -> None:  # as a Redis restarted without its data would, while the refresh waits
+        wait_for(lambda: server.keys("okta:refresh-lock:*"), "the refresh lock")
+        server.delete(*server.keys("okta:refresh-lock:*"))
+
+    losing = threading.Thread(target=lose_the_lock)
+    losing.start()
+    response = client.get("/protected")
+    losing.join()
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert stored_user(app, client).refresh_token != before.refresh_token
+    assert "refresh lock was gone" in caplog.text
+    assert client.get("/protected").status_code == 200
+    assert okta_mock_server.count("token") == 1

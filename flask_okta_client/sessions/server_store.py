@@ -157,8 +157,7 @@ class ServerSideTokenStore:
             try:
                 yield
             finally:
-                with self._reachable():
-                    lock.release()
+                release_quietly(lock, self.lock_timeout)
         elif self.lock_dir is not None:
             lock = FileLock(self.lock_dir / f"okta-refresh-{digest}.lock", timeout=self.lock_timeout)
             try:
@@ -171,6 +170,20 @@ class ServerSideTokenStore:
                 lock.release()
         else:
             yield
+
+
+def release_quietly(lock: Any, timeout: float) -> None:
+    """Release a Redis lock. One Redis no longer holds (it expired, or a restarted Redis lost it) or
+    cannot reach now is left to expire: what it guarded is done, so the request goes on."""
+    from redis.exceptions import LockError, RedisError
+
+    try:
+        lock.release()
+    except LockError:
+        log.warning("okta: the refresh lock was gone when released (it expired, or Redis restarted); carrying on")
+    except RedisError as exc:
+        log.warning("okta: the refresh lock could not be released (%s); it expires within %g s",
+                    type(exc).__name__, timeout)
 
 
 def redis_cache(url: str, lifetime: int, setting: str = "OKTA_TOKEN_STORE") -> Any:
