@@ -146,6 +146,11 @@ def test_proof_with_a_private_key_in_its_jwk_is_refused(api, holder, bound_token
     assert_refused(call(api, bound_token, holder.proof(bound_token, header={"jwk": holder.private})))
 
 
+def test_proof_whose_jwk_may_not_verify_is_refused(api, holder, bound_token):
+    jwk = {**holder.public, "key_ops": ["sign"]}
+    assert_refused(call(api, bound_token, holder.proof(bound_token, header={"jwk": jwk})))
+
+
 def test_proof_whose_key_does_not_fit_its_algorithm_is_refused(okta_access_token, api):
     p384 = Holder(ec.SECP384R1())
     token = okta_access_token(scopes=["messages:read"], cnf={"jkt": p384.jkt})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
@@ -65,54 +64,40 @@ def claimed_audiences(claims: Mapping[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-# Where a token is looked up: a digest of its signature, and the part the signature covers.
-CacheKey = tuple[bytes, str]
-
-
 class VerifiedTokenCache:
-    """A bounded LRU of verified tokens.
+    """A bounded LRU of verified tokens, found by the exact token.
 
-    An entry is found by a 256-bit BLAKE2b digest of the token's signature and
-    kept with the part the signature covers (``header.payload``, which says
-    nothing the cached claims do not); a hit needs both to match, so a copy
-    with any character changed is a miss. The signature, without which the
-    token is useless, is never kept, and hashing it alone costs half of
-    hashing the whole token. Only tokens that passed validation are stored;
-    expiry is rechecked on every hit. A plain dict keeps the order: a hit moves
-    its entry to the end, eviction takes from the front.
+    The token string itself is the key: a hit needs every character to
+    match, so a copy with any character changed is a miss, and the lookup
+    costs one hash of the string (a digest of the signature cost more than
+    the rest of a hit inside a request). The cache therefore holds the
+    tokens it verified, at most ``max_size`` of them, in the process's
+    memory, as the requests that carried them did. Only tokens that passed
+    validation are stored; expiry is rechecked on every hit. A plain dict
+    keeps the order: a hit moves its entry to the end, eviction takes from
+    the front.
     """
 
     def __init__(self, max_size: int, clock: Callable[[], float] = time.time) -> None:
         self.max_size = max_size
         self.clock = clock
-        self._entries: dict[bytes, tuple[str, VerifiedToken]] = {}
+        self._entries: dict[str, VerifiedToken] = {}
         self._lock = threading.Lock()
 
-    @staticmethod
-    def key(token: str) -> CacheKey:
-        signed_part, _, signature = token.rpartition(".")
-        digest = hashlib.blake2b(signature.encode("utf-8", "surrogateescape"), digest_size=32).digest()
-        return digest, signed_part
-
-    def get(self, key: CacheKey, leeway: float) -> VerifiedToken | None:
+    def get(self, token: str, leeway: float) -> VerifiedToken | None:
         # Lock-free: each dict operation is atomic under the GIL; a racing thread
         # can at worst miss the entry and verify the token once more.
-        digest, signed_part = key
-        found = self._entries.pop(digest, None)
-        if found is None:
+        entry = self._entries.pop(token, None)
+        if entry is None or entry.expires_at <= self.clock() - leeway:
             return None
-        kept_part, entry = found
-        if entry.expires_at <= self.clock() - leeway:
-            return None
-        self._entries[digest] = found
-        return entry if kept_part == signed_part else None
+        self._entries[token] = entry
+        return entry
 
-    def put(self, key: CacheKey, entry: VerifiedToken) -> None:
+    def put(self, token: str, entry: VerifiedToken) -> None:
         if self.max_size <= 0:
             return
         entries = self._entries
-        digest, signed_part = key
-        entries[digest] = (signed_part, entry)
+        entries[token] = entry
         if len(entries) > self.max_size:
             with self._lock:
                 while len(entries) > self.max_size:
@@ -162,8 +147,7 @@ class AccessTokenValidator:
         every audience the token names; another audience is validated afresh
         (and refused).
         """
-        key = self.cache.key(token)
-        cached = self.cache.get(key, self.config.clock_skew)
+        cached = self.cache.get(token, self.config.clock_skew)
         introspects = self.introspects()
         wanted = audience or (None if introspects else self.config.audience)
         if cached is not None and (wanted is None or wanted in cached.audiences):
@@ -174,7 +158,7 @@ class AccessTokenValidator:
             claims = self.verifier.verify_access_token(token, audience=audience)
         verified = VerifiedToken(MappingProxyType(claims), token_scopes(claims), float(claims["exp"]),
                                  bound_key(claims), claimed_audiences(claims))
-        self.cache.put(key, verified)
+        self.cache.put(token, verified)
         return verified
 
     def _introspect(self, token: str, audience: str | None) -> dict[str, Any]:

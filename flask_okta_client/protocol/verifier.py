@@ -17,6 +17,8 @@ from .jwks import JwksCache
 DEFAULT_ALGORITHMS = ("RS256",)
 #: Logout tokens issued longer ago than this (plus the clock skew) are refused.
 LOGOUT_TOKEN_MAX_AGE = 300
+#: Signature checks kept (one per signing key and algorithm; a provider has a handful).
+MAX_SIGNATURE_CHECKS = 64
 
 
 class TokenVerifier:
@@ -35,6 +37,8 @@ class TokenVerifier:
         self.clock = clock
         hmac_allowed = any(a in HMAC_ALGORITHMS for a in config.id_token_algorithms or ())
         self._hmac_key = OctKey.import_key(config.client_secret) if hmac_allowed and config.client_secret else None
+        # (kid, alg) -> (the key, its signature check); only keys the JWKS answered reach it.
+        self._signature_checks: dict[tuple[str | None, str], tuple[Key, rules.SignatureCheck]] = {}
         self._algorithms_for: ProviderMetadata | None = None
         self._algorithms_cache: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
@@ -69,16 +73,25 @@ class TokenVerifier:
         header = rules.decode_header(header_segment)
         rules.check_header(header, algorithms)
         alg = header["alg"]
-        rules.verify_signature(alg, header_segment, payload_segment, signature_segment,
-                               self._key_for(header.get("kid"), alg))
+        rules.check_signature(self._signature_check(header.get("kid"), alg),
+                              header_segment, payload_segment, signature_segment)
         return alg, rules.decode_claims(payload_segment)
 
-    def _key_for(self, kid: str | None, alg: str) -> Key:
+    def _signature_check(self, kid: str | None, alg: str) -> rules.SignatureCheck:
+        """The check of ``alg`` signatures by the key for ``kid``, built once per key object
+        (a refetched key set brings new objects, and so new checks)."""
         if alg in HMAC_ALGORITHMS:
             if self._hmac_key is None:
                 raise TokenValidationError("HMAC-signed tokens need a client secret.")
-            return self._hmac_key
-        return self.jwks.key_for(kid, alg)
+            key, kid = self._hmac_key, None  # any kid names the one secret
+        else:
+            key = self.jwks.key_for(kid, alg)
+        built = self._signature_checks.get((kid, alg))
+        if built is None or built[0] is not key:
+            if len(self._signature_checks) >= MAX_SIGNATURE_CHECKS:
+                self._signature_checks.clear()
+            built = self._signature_checks[kid, alg] = (key, rules.signature_check(alg, key))
+        return built[1]
 
     def verify_id_token(self, token: str, *, nonce: str | None, access_token: str | None = None,
                         max_age: int | None = None) -> dict[str, Any]:

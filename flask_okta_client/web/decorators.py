@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, overload
 
 from flask import Request, current_app, g, redirect, request, session, url_for
-from flask.globals import app_ctx, request_ctx
+from flask.globals import app_ctx
 from werkzeug.local import LocalProxy
 
 from .. import signals
@@ -20,6 +20,7 @@ from ..errors import (
     OktaError,
     TokenValidationError,
 )
+from ..protocol.bearer import VerifiedToken
 from ..protocol.step_up import AuthenticationRequirement
 from ..sessions.lifecycle import SessionEnded
 from .authorization import ClaimRequirements, ClaimsCheck
@@ -244,6 +245,29 @@ def header_token(header: str | None, scheme: str = "bearer") -> str:
     return token
 
 
+def presented_token(state: Any, req: Request, header: str | None,
+                    audience: str | None) -> tuple[VerifiedToken, bool]:
+    """The request's verified token, and whether it came with a DPoP proof (refusals carry their challenge)."""
+    dpop = header is not None and header[:5].lower() == DPOP_SCHEME
+    try:
+        if req.environ.get("QUERY_STRING") or req.environ.get("CONTENT_TYPE"):
+            refuse_token_outside_the_header(req)
+        if dpop:
+            return dpop_verified_token(state, req, header_token(header, "dpop"), audience), True
+        verified = state.access_tokens.validate(header_token(header), audience)
+    except (NotAuthenticated, TokenValidationError) as error:
+        raise (dpop_challenge(error, state) if dpop else _bearer_refusal(error)) from None
+    return unbound(verified, state), False
+
+
+def unbound(verified: VerifiedToken, state: Any) -> VerifiedToken:
+    """``verified``, sent as a bearer token; a DPoP-bound one may have been stolen: the client must come
+    back with DPoP."""
+    if verified.jkt is not None:
+        raise dpop_challenge(bound_token_sent_as_bearer(), state)
+    return verified
+
+
 def require_bearer_token(scopes: frozenset[str], audience: str | None,
                          requirements: ClaimRequirements | None,
                          step_up: AuthenticationRequirement | None = None) -> None:
@@ -251,27 +275,26 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
 
     This runs on every API request, so it resolves each context proxy once
     (``_get_current_object()``: one call, where each attribute read through a
-    proxy costs several).
+    proxy costs several), and the common request, ``Authorization: Bearer``
+    with nothing in the query string or body, goes straight to the validator;
+    every other request takes :func:`presented_token`.
     """
     context = app_ctx._get_current_object()  # type: ignore[attr-defined]
-    req = request_ctx._get_current_object().request  # type: ignore[attr-defined]
+    req = request._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
     environ[API_REQUEST_KEY] = True
     state = context.app.extensions["okta"]
     header = environ.get("HTTP_AUTHORIZATION")
-    dpop = header is not None and header[:5].lower() == DPOP_SCHEME
-    try:
-        if environ.get("QUERY_STRING") or environ.get("CONTENT_TYPE"):
-            refuse_token_outside_the_header(req)
-        if dpop:
-            verified = dpop_verified_token(state, req, header_token(header, "dpop"), audience)
-        else:
-            verified = state.access_tokens.validate(header_token(header), audience)
-            if verified.jkt is not None:
-                dpop = True  # the client must come back with DPoP
-                raise bound_token_sent_as_bearer()
-    except (NotAuthenticated, TokenValidationError) as error:
-        raise (dpop_challenge(error, state) if dpop else _bearer_refusal(error)) from None
+    dpop = False
+    if header is not None and header.startswith("Bearer ") and not environ.get("QUERY_STRING") \
+            and not environ.get("CONTENT_TYPE") and " " not in (token := header[7:]) and token:
+        try:
+            verified = state.access_tokens.validate(token, audience)
+        except TokenValidationError as error:
+            raise _bearer_refusal(error) from None
+        unbound(verified, state)
+    else:
+        verified, dpop = presented_token(state, req, header, audience)
     if not scopes <= verified.scopes:
         error = InsufficientScope("The access token lacks a required scope.")
         raise dpop_challenge(error, state, " ".join(sorted(scopes))) if dpop else \
