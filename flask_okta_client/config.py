@@ -103,6 +103,8 @@ class OktaConfig:
     max_pending_logins: int = 5
     verified_token_cache_size: int = 10_000
     token_store: Any = field(default="session", repr=False)
+    token_store_cache: bool = True
+    token_store_cache_size: int = 5_000
     refresh_leeway: int = 60
     session_idle_timeout: int = 8 * 3600
     session_absolute_timeout: int = 24 * 3600
@@ -517,6 +519,9 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
             "OKTA_VERIFIED_TOKEN_CACHE_SIZE", get_or("OKTA_VERIFIED_TOKEN_CACHE_SIZE", 10_000)
         ),
         token_store=get_or("OKTA_TOKEN_STORE", "session"),
+        token_store_cache=_bool("OKTA_TOKEN_STORE_CACHE", get_or("OKTA_TOKEN_STORE_CACHE", True)),
+        token_store_cache_size=_int("OKTA_TOKEN_STORE_CACHE_SIZE", get_or("OKTA_TOKEN_STORE_CACHE_SIZE", 5_000),
+                                    minimum=1),
         refresh_leeway=_int("OKTA_REFRESH_LEEWAY", get_or("OKTA_REFRESH_LEEWAY", 60)),
         session_idle_timeout=_int("OKTA_SESSION_IDLE_TIMEOUT", get_or("OKTA_SESSION_IDLE_TIMEOUT", 8 * 3600), minimum=1),
         session_absolute_timeout=_int(

@@ -89,7 +89,8 @@ def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
     if value == "session":
         return SessionTokenStore(sealer, config.session_cookie_name)
     if isinstance(value, str) and value.startswith(REDIS_SCHEMES):
-        return redis_store(value, sealer, lifetime, lock_timeout)
+        copies = config.token_store_cache_size if config.token_store_cache else None
+        return redis_store(value, sealer, lifetime, lock_timeout, copies=copies)
     if isinstance(value, (str, os.PathLike)):
         return filesystem_store(os.fspath(value), sealer, lifetime, lock_timeout)
     if all(callable(getattr(value, name, None)) for name in ("get", "set", "delete")):

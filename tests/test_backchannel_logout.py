@@ -14,10 +14,12 @@ from flask_okta_client.testing import MockOktaServer
 from flask_okta_client.testing.tokens import TEST_CLIENT_ID, TestTokens
 from tests.lifecycle_helpers import (
     OFFLINE_SCOPES,
+    change_stored_user,
     expire_access_token,
     share_cookies,
     stored_user,
 )
+from tests.redis_commands import commands_during, wait_until_live
 from tests.redis_monitor import KeysNamed
 from tests.site import csrf_token, make_site, sign_in
 
@@ -193,6 +195,23 @@ def test_redis_store_logout_on_one_instance_ends_the_sign_in_on_the_other(okta_s
     assert signed_in_as(browser) == "home anonymous"
 
 
+def test_redis_store_logout_ends_the_copies_both_instances_keep(okta_settings, server, redis_url):
+    a, b = instances(okta_settings, OKTA_TOKEN_STORE=redis_url)
+    browser, on_b = a.test_client(), b.test_client()
+    sign_in(browser, server, "alice")
+    share_cookies(browser, on_b)
+    for app, client in ((a, browser), (b, on_b)):
+        signed_in_as(client)  # starts the instance's invalidation listener
+        wait_until_live(app.extensions["okta"].store)
+        signed_in_as(client)  # a copy is kept
+        assert commands_during(redis_url, lambda client=client: signed_in_as(client)) == []  # served by it
+
+    assert post_logout(a, logout_token(server, sid="sid-alice")).status_code == 200
+
+    assert signed_in_as(on_b) == "home anonymous"
+    assert signed_in_as(browser) == "home anonymous"
+
+
 def test_redis_store_refuses_a_token_replayed_to_another_instance(okta_settings, server, redis_url):
     a, b = instances(okta_settings, OKTA_TOKEN_STORE=redis_url)
     token = logout_token(server, sid="sid-alice")
@@ -200,23 +219,23 @@ def test_redis_store_refuses_a_token_replayed_to_another_instance(okta_settings,
     assert post_logout(b, token).status_code == 400
 
 
-def test_redis_store_a_signed_in_request_stays_one_round_trip(okta_settings, server, redis_url):
-    import redis
-
+def test_redis_store_a_signed_in_request_costs_no_round_trip_when_warm_and_one_when_changed(okta_settings, server,
+                                                                                          redis_url):
     app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url, **ENABLED)
     browser = app.test_client()
     sign_in(browser, server, "alice")
+    store = app.extensions["okta"].store
+    browser.get("/")  # the first read starts the invalidation listener
+    wait_until_live(store)
     browser.get("/")
-    monitor = redis.Redis.from_url(redis_url)
 
-    def commands_during(action: Any) -> int:
-        before = sum(v["calls"] for v in monitor.info("commandstats").values())
-        action()
-        after = sum(v["calls"] for v in monitor.info("commandstats").values())
-        return after - before
+    def commands_for_protected_page() -> list[str]:
+        return commands_during(redis_url, lambda: browser.get("/protected"))
 
-    baseline = commands_during(lambda: None)
-    assert commands_during(lambda: browser.get("/protected")) - baseline == 1
+    assert commands_for_protected_page() == []
+    change_stored_user(app, browser, userinfo={"name": "Alice"})  # this instance's own write drops its copy
+    assert commands_for_protected_page() == ["GET"]
+    assert commands_for_protected_page() == []
 
 
 def test_directory_store_logout_ends_the_sign_in(okta_settings, server, tmp_path):

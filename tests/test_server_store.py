@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from tests.lifecycle_helpers import (
     share_cookies,
     stored_user,
 )
+from tests.redis_commands import commands_during, wait_until_live
 from tests.redis_server import free_port
 from tests.site import csrf_token, make_site, sign_in
 
@@ -151,6 +153,28 @@ def test_concurrent_requests_across_two_processes_refresh_once(okta_mock_server,
     assert okta_mock_server.count("token") == tokens_before + 1
 
 
+def test_a_sign_out_in_one_process_ends_the_copy_another_process_keeps(okta_mock_server, two_processes, redis_url):
+    (origin_a, origin_b), _ = two_processes
+    browser = requests.Session()
+    browser.trust_env = False
+    login = browser.get(f"{origin_a}/login?next=/protected", allow_redirects=False)
+    browser.get(okta_mock_server.login(login.headers["Location"], "alice"), allow_redirects=False)
+
+    def protected_on_b() -> int:
+        return browser.get(f"{origin_b}/protected", allow_redirects=False, timeout=20).status_code
+
+    deadline = time.monotonic() + 20
+    while commands_during(redis_url, lambda: protected_on_b() == 200 or pytest.fail("signed out")) != []:
+        assert time.monotonic() < deadline, "process B never served the sign-in from its copy"
+        time.sleep(0.05)
+
+    page = browser.get(f"{origin_a}/logout").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    browser.post(f"{origin_a}/logout", data={"csrf_token": token}, allow_redirects=False)
+
+    assert protected_on_b() == 302
+
+
 def test_expired_session_removes_the_server_side_entry(okta_settings, okta_mock_server, redis_url):
     app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url, OKTA_SESSION_IDLE_TIMEOUT=60)
     client = app.test_client()
@@ -220,11 +244,11 @@ def test_a_handle_of_the_wrong_shape_costs_no_store_read(okta_settings, okta_moc
     assert client.get("/").get_data(as_text=True) == "home anonymous"
 
 
-def test_a_signed_in_request_costs_one_redis_read_and_an_unrelated_one_none(okta_settings, okta_mock_server,
-                                                                           redis_server):
+def test_a_warm_signed_in_request_costs_no_redis_round_trip_and_a_changed_entry_one(okta_settings,
+                                                                                    okta_mock_server, redis_url):
     import redis
 
-    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_server.url)
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url)
 
     @app.get("/about")
     def about() -> str:
@@ -232,24 +256,29 @@ def test_a_signed_in_request_costs_one_redis_read_and_an_unrelated_one_none(okta
 
     client = app.test_client()
     sign_in(client, okta_mock_server)
-    server = redis.Redis.from_url(redis_server.url)
+    store = app.extensions["okta"].store
+    client.get("/protected")  # the first read starts the invalidation listener
+    wait_until_live(store)
+    client.get("/protected")  # a copy is kept
 
-    def commands_for(path: str) -> dict[str, int]:
-        server.config_resetstat()
-        assert client.get(path).status_code == 200
-        stats = server.info("commandstats")
-        return {name.removeprefix("cmdstat_"): stat["calls"] for name, stat in stats.items()
-                if "resetstat" not in name}
+    def commands_for(path: str) -> list[str]:
+        return commands_during(redis_url, lambda: client.get(path).status_code == 200 or pytest.fail(path))
 
-    assert commands_for("/protected") == {"get": 1}
-    assert commands_for("/") == {"get": 1}
-    assert commands_for("/about") == {}
+    assert commands_for("/protected") == []
+    assert commands_for("/") == []
+    assert commands_for("/about") == []
+
+    server = redis.Redis.from_url(redis_url)
+    name = "okta:" + store.cache_key(client.get_cookie("okta_session").value)
+    server.set(name, server.get(name), keepttl=True)  # written by someone else: invalidated
+    assert commands_for("/protected") == ["GET"]
+    assert commands_for("/protected") == []
 
 
 def test_signing_out_reads_the_sign_in_once(okta_settings, okta_mock_server, redis_server):
     import redis
 
-    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_server.url)
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_server.url, OKTA_TOKEN_STORE_CACHE=False)  # reads counted
     client = app.test_client()
     sign_in(client, okta_mock_server)
     token = csrf_token(client)

@@ -179,7 +179,7 @@ class LogoutRegistry:
             else:
                 entries = {e for index in indexes for e in store.cache.get(index) or []}
             if entries:
-                store.cache.delete_many(*entries)
+                store.delete_entries(sorted(entries))
             store.cache.delete_many(*indexes)
         log.info("okta: back-channel logout ended %d stored sign-in(s)", len(entries))
 

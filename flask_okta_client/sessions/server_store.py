@@ -5,8 +5,12 @@ URL, a directory for cachelib's ``FileSystemCache``, or any cachelib cache.
 An entry is kept under a digest of its handle and sealed with the handle as
 associated data: a dump of the cache reveals neither tokens nor handles, and an
 entry copied under another handle does not open. A signed-in request costs one
-cache read. With Redis, refreshes of one session take a short Redis lock, so
-several processes and machines never redeem the same refresh token twice.
+cache read; with a Redis URL, each process keeps copies of the sealed entries it
+read, which Redis invalidates when any instance changes them (see
+:mod:`~flask_okta_client.sessions.invalidation`), so a request whose entry is
+unchanged costs none. With Redis, refreshes of one session take a short Redis
+lock, so several processes and machines never redeem the same refresh token
+twice; reads under that lock always go to Redis.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,7 @@ from filelock import FileLock, Timeout
 
 from ..errors import ConfigError, OktaError
 from .cookie import SignInCookie
+from .invalidation import TrackedCopies
 from .sealing import TokenSealer
 from .storage import SignedInUser
 
@@ -73,13 +79,17 @@ class ServerSideTokenStore:
     keeps_tokens_on_server = True
 
     def __init__(self, cache: Any, sealer: TokenSealer, lifetime: int, lock_timeout: float,
-                 redis_client: Any = None, lock_dir: Path | None = None) -> None:
+                 redis_client: Any = None, lock_dir: Path | None = None,
+                 copies: TrackedCopies | None = None) -> None:
         self.cache = cache
         self.sealer = sealer
         self.lifetime = lifetime
         self.lock_timeout = lock_timeout
         self.redis = redis_client
         self.lock_dir = lock_dir
+        #: This process's copies of entries (Redis URL stores), kept current by Redis' invalidations.
+        self.copies = copies
+        self._locked = threading.local()  # how many refresh locks this thread holds
 
     @staticmethod
     def cache_key(handle: str) -> str:
@@ -102,8 +112,19 @@ class ServerSideTokenStore:
             self._drop_legacy_entry(cookie)
             return None
         with self._reachable():
-            sealed = self.cache.get(self.cache_key(handle))
+            sealed = self._read(self.cache_key(handle))
         return self.sealer.open(sealed, handle.encode()) if sealed is not None else None
+
+    def _read(self, key: str) -> Any:
+        """A copy of the entry, or the entry itself when there is none, or under a refresh lock."""
+        if self.copies is None or getattr(self._locked, "depth", 0):
+            return self.cache.get(key)
+        return self.copies.read(self.redis_key(key), lambda: self.cache.get(key))
+
+    def _forget(self, keys: Iterable[str]) -> None:
+        """Drop this process's copies of entries it has just written or deleted."""
+        if self.copies is not None:
+            self.copies.forget([self.redis_key(key) for key in keys])
 
     def save(self, cookie: SignInCookie, user: SignedInUser) -> None:
         """Store a new sign-in under a new handle, or update this cookie's entry while it exists:
@@ -119,17 +140,32 @@ class ServerSideTokenStore:
             self._update(self.cache_key(handle), self.sealer.seal(user, handle.encode()))
 
     def _update(self, key: str, sealed: Any) -> None:
-        if self.redis is not None:  # one atomic write, only if the key exists
-            self.redis.set(self.redis_key(key), self.cache.serializer.dumps(sealed), ex=self.lifetime, xx=True)
-        elif self.cache.has(key):
-            self.cache.set(key, sealed, timeout=self.lifetime)
+        try:
+            if self.redis is not None:  # one atomic write, only if the key exists
+                self.redis.set(self.redis_key(key), self.cache.serializer.dumps(sealed), ex=self.lifetime, xx=True)
+            elif self.cache.has(key):
+                self.cache.set(key, sealed, timeout=self.lifetime)
+        finally:  # also when the answer was lost: the write may have happened
+            self._forget([key])
 
     def clear(self, cookie: SignInCookie) -> None:
         handle = _handle(cookie)
         cookie.clear()
         if handle is not None:
-            with self._reachable():
-                self.cache.delete(self.cache_key(handle))
+            self.delete_entries([self.cache_key(handle)])
+
+    def delete_entries(self, keys: list[str]) -> None:
+        """Delete these entries (cache keys) from the store, for every instance."""
+        with self._reachable():
+            try:
+                self.cache.delete_many(*keys)
+            finally:
+                self._forget(keys)
+
+    def close(self) -> None:
+        """Stop this process's invalidation listener, if any (a later read starts it again)."""
+        if self.copies is not None:
+            self.copies.close()
 
     def _drop_legacy_entry(self, cookie: SignInCookie) -> None:
         """An earlier version's entry is not bound to its handle: it is deleted, never opened."""
@@ -141,6 +177,16 @@ class ServerSideTokenStore:
 
     @contextmanager
     def refresh_lock(self, cookie: SignInCookie) -> Iterator[None]:
+        """The lock below; while this thread holds it, its reads go to the store, not to copies."""
+        self._locked.depth = getattr(self._locked, "depth", 0) + 1
+        try:
+            with self._refresh_lock(cookie):
+                yield
+        finally:
+            self._locked.depth -= 1
+
+    @contextmanager
+    def _refresh_lock(self, cookie: SignInCookie) -> Iterator[None]:
         """A Redis lock, a file lock for a directory store, or nothing for other caches."""
         handle = _handle(cookie)
         if handle is None:
@@ -186,6 +232,11 @@ def release_quietly(lock: Any, timeout: float) -> None:
                     type(exc).__name__, timeout)
 
 
+def redis_url(url: str) -> str:
+    """A ``valkey://`` URL as redis-py reads it."""
+    return url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1)
+
+
 def redis_cache(url: str, lifetime: int, setting: str = "OKTA_TOKEN_STORE") -> Any:
     """A cachelib ``RedisCache`` (keys prefixed ``okta:``) for a ``redis://`` or ``valkey://`` URL."""
     try:
@@ -193,13 +244,17 @@ def redis_cache(url: str, lifetime: int, setting: str = "OKTA_TOKEN_STORE") -> A
         from cachelib import RedisCache
     except ImportError:
         raise ConfigError(f"{setting} is a Redis URL: install flask-okta-client[redis]") from None
-    client = redis.Redis.from_url(url.replace("valkey://", "redis://", 1).replace("valkeys://", "rediss://", 1))
+    client = redis.Redis.from_url(redis_url(url))
     return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=lifetime)
 
 
-def redis_store(url: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
+def redis_store(url: str, sealer: TokenSealer, lifetime: int, lock_timeout: float,
+                copies: int | None = None) -> ServerSideTokenStore:
+    """The store for a Redis URL; with ``copies``, this process keeps up to that many copies of entries."""
     cache = redis_cache(url, lifetime)
-    return ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, redis_client=cache._write_client)
+    tracked = None if copies is None else TrackedCopies(redis_url(url), f"{KEY_PREFIX}signin:", copies)
+    return ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, redis_client=cache._write_client,
+                                copies=tracked)
 
 
 def filesystem_store(directory: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:

@@ -25,10 +25,19 @@ from typing import Any
 
 import pytest
 
+from ..sessions.invalidation import close_all
 from .mock_server import MockClient, MockOktaServer
 from .tokens import TEST_CLIENT_ID, TestTokens
 
 TEST_ORIGINS = ("http://localhost", "http://127.0.0.1")
+
+
+@pytest.fixture(autouse=True)
+def okta_close_store_listeners() -> Iterator[None]:
+    """At the end of each test, Redis token stores close this process's invalidation listener
+    (a later read starts it again): a suite that builds many apps keeps no thread per app."""
+    yield
+    close_all()
 
 
 @pytest.fixture(scope="session")
