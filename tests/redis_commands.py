@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
+
+from tests.waiting import wait_for
 
 
 def commands_during(url: str, action: Callable[[], Any]) -> list[str]:
@@ -33,11 +34,7 @@ def commands_during(url: str, action: Callable[[], Any]) -> list[str]:
     return seen
 
 
-def wait_until_live(store: Any, timeout: float = 10.0) -> None:
+def wait_until_live(store: Any) -> None:
     """Until the store's copies are handed out in this process (its listener, started by a first read,
     tracks)."""
-    deadline = time.monotonic() + timeout
-    while not store.copies.live:
-        if time.monotonic() > deadline:
-            raise AssertionError("the token store's invalidation listener did not start")
-        time.sleep(0.01)
+    wait_for(lambda: store.copies.live, "the token store's invalidation listener")

@@ -20,6 +20,7 @@ from tests.lifecycle_helpers import (
     stored_user,
 )
 from tests.site import make_site, sign_in
+from tests.waiting import wait_for
 
 TIMEOUT = 0.3  # OKTA_HTTP_TIMEOUT: how long a request waits for the provider
 STALL = 2.5  # how long the provider takes to answer the refresh (a margin for a busy machine)
@@ -38,14 +39,6 @@ def first_answer_but_503(client, path="/protected"):
             return response
         time.sleep(0.05)
     raise AssertionError(f"still 503 after {ATTEMPTS} tries")
-
-
-def wait_for(condition, what: str, limit: float = 15.0) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 def signed_in_with_a_stalled_refresh(app, server, fault=None):

@@ -28,9 +28,10 @@ def test_benchmark_compares_every_store_with_flask_login(bench, capsys):
         for view in ("protected", "plain"):
             assert f"  {stack} {view}" in report
     ratio_rows = [line for line in report.splitlines() if line.lstrip().startswith(("protected,", "plain,"))]
-    assert len(ratio_rows) == 5
+    assert len(ratio_rows) == 6
     assert all(line.rstrip().endswith(("PASS", "MISS")) for line in ratio_rows[:4])
     assert ratio_rows[4].lstrip().startswith("protected, redis vs FL + one GET")
+    assert ratio_rows[5].lstrip().startswith("protected, redis, copies off")
 
 
 def test_the_okta_sized_sign_in_has_the_sizes_it_claims(bench):

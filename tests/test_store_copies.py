@@ -23,6 +23,7 @@ from tests.lifecycle_helpers import (
 )
 from tests.redis_commands import commands_during, wait_until_live
 from tests.site import csrf_token, make_site, sign_in
+from tests.waiting import wait_for
 
 LISTENER_THREAD = "okta-store-invalidations"
 
@@ -48,14 +49,6 @@ def entry_name(app, browser) -> str:
 
 def listener_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == LISTENER_THREAD]
-
-
-def wait_for(condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 # -- another instance's changes ---------------------------------------------------------
