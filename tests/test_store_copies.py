@@ -13,7 +13,11 @@ import pytest
 import redis
 
 from flask_okta_client.errors import ConfigError
-from flask_okta_client.sessions.invalidation import TrackedCopies
+from flask_okta_client.sessions.invalidation import (
+    RECONNECT_AFTER,
+    SILENCE_LIMIT,
+    TrackedCopies,
+)
 from tests.lifecycle_helpers import (
     OFFLINE_SCOPES,
     expire_access_token,
@@ -23,6 +27,7 @@ from tests.lifecycle_helpers import (
 )
 from tests.redis_commands import commands_during, wait_until_live
 from tests.site import csrf_token, make_site, sign_in
+from tests.tcp_proxy import FreezableProxy
 from tests.waiting import wait_for
 
 LISTENER_THREAD = "okta-store-invalidations"
@@ -142,6 +147,31 @@ def test_a_killed_invalidation_connection_sends_reads_to_redis_until_a_new_one_t
     sign_in(browser, okta_mock_server)
     warm(app, browser)  # copies resume by themselves
     assert commands_during(redis_url, lambda: browser.get("/protected")) == []
+
+
+def test_an_invalidation_connection_that_goes_silent_stops_copies_and_is_replaced(okta_settings,
+                                                                                   okta_mock_server, redis_url):
+    server = redis.Redis.from_url(redis_url)
+    proxy = FreezableProxy((server.connection_pool.connection_kwargs["host"],
+                            server.connection_pool.connection_kwargs["port"]))
+    try:
+        app, browser = warm_site(okta_settings, okta_mock_server, f"redis://127.0.0.1:{proxy.port}/0")
+        store = app.extensions["okta"].store
+        (listener,) = [client["addr"] for client in server.client_list()
+                       if "P" in client["flags"] and int(client["addr"].rsplit(":", 1)[1]) in proxy.upstream_ports]
+        proxy.freeze(int(listener.rsplit(":", 1)[1]))  # no close, no error: silence
+        server.delete(entry_name(app, browser))  # its invalidation never arrives
+
+        wait_for(lambda: not store.copies.live, "copies to stop", limit=3 * SILENCE_LIMIT)
+        assert browser.get("/protected").status_code == 302
+
+        sign_in(browser, okta_mock_server)
+        wait_for(lambda: store.copies.live, "a new connection", limit=RECONNECT_AFTER + 20)
+        warm(app, browser)
+        assert commands_during(redis_url, lambda: browser.get("/protected")) == []
+    finally:
+        app.extensions["okta"].store.close()
+        proxy.close()
 
 
 def test_after_a_restart_that_lost_the_data_no_copy_from_before_is_served(okta_settings, okta_mock_server,

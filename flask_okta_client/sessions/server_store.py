@@ -38,6 +38,8 @@ log = logging.getLogger("flask_okta_client")
 KEY_PREFIX = "okta:"
 #: Values of ``OKTA_TOKEN_STORE`` and ``OKTA_LOGOUT_CACHE`` that name a Redis (or Valkey) server.
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
+#: Cache keys of sign-in entries start with this.
+ENTRY_NAMESPACE = "signin:"
 # What secrets.token_urlsafe(32) makes; anything else is not worth a cache read.
 HANDLE_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 
@@ -93,7 +95,7 @@ class ServerSideTokenStore:
 
     @staticmethod
     def cache_key(handle: str) -> str:
-        return f"signin:{hashlib.sha256(handle.encode()).hexdigest()}"
+        return f"{ENTRY_NAMESPACE}{hashlib.sha256(handle.encode()).hexdigest()}"
 
     def redis_key(self, key: str) -> str:
         """The Redis key of a cache key: under the cache's own ``key_prefix`` (``okta:`` for a Redis URL)."""
@@ -121,10 +123,15 @@ class ServerSideTokenStore:
             return self.cache.get(key)
         return self.copies.read(self.redis_key(key), lambda: self.cache.get(key))
 
-    def _forget(self, keys: Iterable[str]) -> None:
-        """Drop this process's copies of entries it has just written or deleted."""
-        if self.copies is not None:
-            self.copies.forget([self.redis_key(key) for key in keys])
+    @contextmanager
+    def _changing(self, keys: Iterable[str]) -> Iterator[None]:
+        """Around a write or delete of these entries: this process's copies of them are dropped
+        after it, also when it failed (it may have happened all the same)."""
+        try:
+            yield
+        finally:
+            if self.copies is not None:
+                self.copies.forget([self.redis_key(key) for key in keys])
 
     def save(self, cookie: SignInCookie, user: SignedInUser) -> None:
         """Store a new sign-in under a new handle, or update this cookie's entry while it exists:
@@ -140,27 +147,24 @@ class ServerSideTokenStore:
             self._update(self.cache_key(handle), self.sealer.seal(user, handle.encode()))
 
     def _update(self, key: str, sealed: Any) -> None:
-        try:
+        with self._changing([key]):
             if self.redis is not None:  # one atomic write, only if the key exists
                 self.redis.set(self.redis_key(key), self.cache.serializer.dumps(sealed), ex=self.lifetime, xx=True)
             elif self.cache.has(key):
                 self.cache.set(key, sealed, timeout=self.lifetime)
-        finally:  # also when the answer was lost: the write may have happened
-            self._forget([key])
 
     def clear(self, cookie: SignInCookie) -> None:
         handle = _handle(cookie)
         cookie.clear()
         if handle is not None:
-            self.delete_entries([self.cache_key(handle)])
+            key = self.cache_key(handle)
+            with self._reachable(), self._changing([key]):
+                self.cache.delete(key)
 
     def delete_entries(self, keys: list[str]) -> None:
         """Delete these entries (cache keys) from the store, for every instance."""
-        with self._reachable():
-            try:
-                self.cache.delete_many(*keys)
-            finally:
-                self._forget(keys)
+        with self._reachable(), self._changing(keys):
+            self.cache.delete_many(*keys)
 
     def close(self) -> None:
         """Stop this process's invalidation listener, if any (a later read starts it again)."""
@@ -252,9 +256,10 @@ def redis_store(url: str, sealer: TokenSealer, lifetime: int, lock_timeout: floa
                 copies: int | None = None) -> ServerSideTokenStore:
     """The store for a Redis URL; with ``copies``, this process keeps up to that many copies of entries."""
     cache = redis_cache(url, lifetime)
-    tracked = None if copies is None else TrackedCopies(redis_url(url), f"{KEY_PREFIX}signin:", copies)
-    return ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, redis_client=cache._write_client,
-                                copies=tracked)
+    store = ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, redis_client=cache._write_client)
+    if copies is not None:
+        store.copies = TrackedCopies(redis_url(url), store.redis_key(ENTRY_NAMESPACE), copies)
+    return store
 
 
 def filesystem_store(directory: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
