@@ -15,11 +15,12 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
-from .config import OktaConfig
+from .config import OktaConfig, naming_settings
 from .diagnostics import Report, effective_settings, failure_reason, site_urls
 from .errors import ConfigError, OktaError
 from .extension import OktaState
 from .protocol.discovery import discovery_url
+from .web.providers import provider_state, registrations
 
 okta_cli = AppGroup("okta", help="Okta sign-in: check the configuration, create a signing key, get a token.")
 
@@ -56,19 +57,33 @@ def load_checked_app() -> Flask:
     return app
 
 
+def checked_provider(app: Flask, provider: str | None) -> OktaState:
+    """The registration ``--provider`` names (default: the default one), or the problem."""
+    if provider is not None and provider not in registrations(app):
+        fail([f"the app has no provider named {provider!r}; it has: {', '.join(registrations(app))}"])
+    return provider_state(provider, app)
+
+
+PROVIDER_OPTION = click.option("--provider", help="The provider (OktaClient name) to use; default: the default one.")
+
+
 @okta_cli.command("check", with_appcontext=False)
-def check() -> None:
+@PROVIDER_OPTION
+def check(provider: str | None) -> None:
     """Check the settings, the provider's discovery document and keys, and the client's registration."""
     app = load_checked_app()
+    state = checked_provider(app, provider)
     with app.app_context():
-        run_checks(app)
+        run_checks(app, state)
 
 
-def run_checks(app: Flask) -> None:
-    state = app.extensions["okta"]
+def run_checks(app: Flask, state: OktaState) -> None:
     config: OktaConfig = state.config
     report = Report()
-    urls = site_urls(app)
+    urls = site_urls(app, state)
+    if len(registrations(app)) > 1:
+        click.echo(f"Provider: {state.name} (settings {config.settings_prefix}*; others: "
+                   f"{', '.join(name for name in registrations(app) if name != state.name)})")
     click.echo("Settings:")
     for name, value in effective_settings(config, urls).items():
         click.echo(f"  {name}: {value}")
@@ -76,11 +91,12 @@ def run_checks(app: Flask) -> None:
     click.echo(f"  sign-in redirect URI: {urls.sign_in}")
     click.echo(f"  sign-out redirect URI: {urls.sign_out}")
     if urls.computed_for:
-        click.echo(f"  (computed for {urls.computed_for}, where `flask run` serves; the site builds them from each "
-                   "request's host: set OKTA_REDIRECT_URI and OKTA_POST_LOGOUT_REDIRECT_URI, or SERVER_NAME, "
-                   "for its public address)")
+        click.echo(naming_settings(
+            f"  (computed for {urls.computed_for}, where `flask run` serves; the site builds them from each "
+            "request's host: set OKTA_REDIRECT_URI and OKTA_POST_LOGOUT_REDIRECT_URI, or SERVER_NAME, "
+            "for its public address)", config.settings_prefix))
     report.check_config(config)
-    report.check_redirect_paths(app)
+    report.check_redirect_paths(app, state)
     try:
         document = state.http.get_json(discovery_url(config.issuer))
     except OktaError as exc:
@@ -102,9 +118,9 @@ def run_checks(app: Flask) -> None:
             report.check_sign_in_request(state, document, urls)
             click.echo(bearer_validation(state, document))
     for warning in report.warnings:
-        click.echo(f"Warning: {warning}")
+        click.echo(f"Warning: {naming_settings(warning, config.settings_prefix)}")
     if report.problems:
-        fail(report.problems)
+        fail([naming_settings(problem, config.settings_prefix) for problem in report.problems])
     click.echo("OK: no problems found.")
 
 
@@ -156,11 +172,13 @@ def utc(timestamp: float) -> str:
 @okta_cli.command("token", with_appcontext=False)
 @click.option("--scope", "scopes", multiple=True, help="A scope to request (repeat, or space-separate).")
 @click.option("--show-token", is_flag=True, help="Also print the access token itself.")
-def token(scopes: tuple[str, ...], show_token: bool) -> None:
+@PROVIDER_OPTION
+def token(scopes: tuple[str, ...], show_token: bool, provider: str | None) -> None:
     """Get a client-credentials access token and show its claims."""
     app = load_checked_app()
+    state = checked_provider(app, provider)
     with app.app_context():
-        show_client_credentials_token(app.extensions["okta"], scopes, show_token)
+        show_client_credentials_token(state, scopes, show_token)
 
 
 def show_client_credentials_token(state: OktaState, scopes: tuple[str, ...], show_token: bool) -> None:

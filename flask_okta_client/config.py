@@ -14,7 +14,8 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ TOKEN_VALIDATION_MODES = ("auto", "local", "introspect")
 PAR_MODES = ("auto", "always", "never")
 #: RFC 6749 §3.3 scope-token.
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+#: The settings prefix of the default registration; a registration named ``staff`` reads ``STAFF_*``.
+DEFAULT_PREFIX = "OKTA_"
+#: A registration's name: a blueprint name, the start of its cookie's name and of its settings prefix.
+REGISTRATION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
+SETTINGS_PREFIX = re.compile(r"[A-Z][A-Z0-9_]{0,39}_")
 #: Settings whose empty value means something (the org authorization server, no prefix).
 EMPTY_ALLOWED = frozenset({"OKTA_AUTHORIZATION_SERVER_ID", "OKTA_URL_PREFIX"})
 #: Okta's own domains: an issuer here without ``/oauth2/`` is an org authorization server.
@@ -127,6 +133,12 @@ class OktaConfig:
     session_endpoint: str | None = None
     session_endpoint_claims: tuple[str, ...] = DEFAULT_SESSION_ENDPOINT_CLAIMS
     session_endpoint_tokens: Mapping[str, SessionEndpointToken] = field(default_factory=dict)
+    #: What this registration's settings start with: ``OKTA_``, or e.g. ``STAFF_`` for ``name="staff"``.
+    settings_prefix: str = DEFAULT_PREFIX
+
+    def setting(self, key: str) -> str:
+        """The real name of the ``OKTA_*`` setting ``key`` for this registration."""
+        return prefixed(key, self.settings_prefix)
 
     @property
     def is_org_authorization_server(self) -> bool:
@@ -279,8 +291,48 @@ def _sdk_file_settings(lookup: Callable[[str], Any]) -> dict[str, Any]:
     return {}
 
 
-def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str]) -> Callable[[str], Any]:
+def prefixed(key: str, prefix: str) -> str:
+    """``OKTA_X`` as the registration with settings ``prefix`` names it (``STAFF_X``)."""
+    return prefix + key[len(DEFAULT_PREFIX):] if key.startswith(DEFAULT_PREFIX) else key
+
+
+def checked_registration(name: str, prefix: str | None) -> str:
+    """The settings prefix of registration ``name``: ``prefix`` if given, else ``NAME_``."""
+    if not isinstance(name, str) or not REGISTRATION_NAME.fullmatch(name):
+        raise ConfigError(f"OktaClient(name=...) must be a letter then letters, digits or '_' (at most 40), "
+                          f"got {name!r}")
+    prefix = f"{name.upper()}_" if prefix is None else prefix
+    if not isinstance(prefix, str) or not SETTINGS_PREFIX.fullmatch(prefix):
+        raise ConfigError(f"config_prefix must be upper-case letters, digits and '_', ending with '_' "
+                          f"(like 'STAFF_'), got {prefix!r}")
+    return prefix
+
+
+def naming_settings(text: str, prefix: str) -> str:
+    """``text`` (a message) naming the settings of the registration with ``prefix``: ``OKTA_ISSUER``
+    becomes ``STAFF_ISSUER``."""
+    return text if prefix == DEFAULT_PREFIX else re.sub(r"\bOKTA_(?=[A-Z])", prefix, text)
+
+
+@contextmanager
+def errors_naming(prefix: str) -> Iterator[None]:
+    """ConfigErrors raised inside name a registration's real settings (``STAFF_ISSUER``, not ``OKTA_ISSUER``)."""
+    try:
+        yield
+    except ConfigError as error:
+        error.description = naming_settings(error.description, prefix)
+        error.args = (error.description,)
+        raise
+
+
+def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str],
+                    prefix: str = DEFAULT_PREFIX) -> Callable[[str], Any]:
     """Look a key up in the Flask config, then the environment, then the SDK file.
+
+    Keys are asked for by their ``OKTA_*`` names and read under ``prefix``; a
+    registration with another prefix reads an SDK file only when its own
+    ``*_CLIENT_CONFIG`` names one (``okta.json`` in the working directory is the
+    default registration's).
 
     A key set to an empty string is a :class:`ConfigError`, not an absent key: an
     empty ``OKTA_CLIENT_SECRET`` must not quietly make a public client, nor an empty
@@ -288,11 +340,15 @@ def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str]) -
     """
 
     def first(key: str) -> Any:
+        key = prefixed(key, prefix)
         if app_config.get(key) is not None:
             return app_config[key]
         return environ.get(key)
 
-    file_settings = _sdk_file_settings(first)
+    if prefix == DEFAULT_PREFIX or first("OKTA_CLIENT_CONFIG"):
+        file_settings = _sdk_file_settings(first)
+    else:
+        file_settings = {}
 
     def lookup(key: str) -> Any:
         value = first(key)
@@ -464,9 +520,18 @@ def _optional(get: Callable[[str], Any], key: str, parse: Callable[[str, Any], A
     return None if value is None else parse(key, value)
 
 
-def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> OktaConfig:
-    """Read and validate every ``OKTA_*`` setting."""
-    get = settings_lookup(app_config, os.environ if environ is None else environ)
+def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None = None, *,
+                name: str = "okta", prefix: str = DEFAULT_PREFIX) -> OktaConfig:
+    """Read and validate every ``OKTA_*`` setting (named ``prefix`` + the rest, for registration ``name``).
+
+    Errors name the settings as the registration reads them.
+    """
+    with errors_naming(prefix):
+        return _load_config(settings_lookup(app_config, os.environ if environ is None else environ, prefix),
+                            name, prefix)
+
+
+def _load_config(get: Callable[[str], Any], name: str, prefix: str) -> OktaConfig:
 
     def get_or(key: str, default: Any) -> Any:
         value = get(key)
@@ -482,7 +547,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
     scopes = _scopes("OKTA_SCOPES", get_or("OKTA_SCOPES", "openid profile email"))
     if "openid" not in scopes:
         raise ConfigError("OKTA_SCOPES must include 'openid' for sign-in")
-    prefix = _url_prefix("OKTA_URL_PREFIX", get_or("OKTA_URL_PREFIX", ""))
+    url_prefix = _url_prefix("OKTA_URL_PREFIX", get_or("OKTA_URL_PREFIX", "" if name == "okta" else f"/{name}"))
     prompt = _optional(get, "OKTA_PROMPT", _text)
     if prompt and not is_prompt(prompt):
         raise ConfigError(f"OKTA_PROMPT must be none, or any of login, consent and select_account; got {prompt!r}")
@@ -495,7 +560,7 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         scopes=scopes,
         post_logout_redirect_uri=_optional(get, "OKTA_POST_LOGOUT_REDIRECT_URI", _url),
         clock_skew=_int("OKTA_CLOCK_SKEW", get_or("OKTA_CLOCK_SKEW", 60)),
-        url_prefix=prefix,
+        url_prefix=url_prefix,
         default_redirect=_optional(get, "OKTA_DEFAULT_REDIRECT", _relative_path),
         prompt=prompt,
         max_age=_optional(get, "OKTA_MAX_AGE", _max_age),
@@ -547,12 +612,14 @@ def load_config(app_config: Mapping[str, Any], environ: Mapping[str, str] | None
         ),
         dpop_proof_max_age=_int("OKTA_DPOP_PROOF_MAX_AGE", get_or("OKTA_DPOP_PROOF_MAX_AGE", 60), minimum=1),
         dpop_require_nonce=_bool("OKTA_DPOP_REQUIRE_NONCE", get_or("OKTA_DPOP_REQUIRE_NONCE", False)),
-        session_cookie_name=_cookie_name("OKTA_SESSION_COOKIE_NAME", get_or("OKTA_SESSION_COOKIE_NAME", "okta_session")),
+        session_cookie_name=_cookie_name("OKTA_SESSION_COOKIE_NAME", get_or("OKTA_SESSION_COOKIE_NAME",
+                                                                             f"{name}_session")),
         session_endpoint=_optional(get, "OKTA_SESSION_ENDPOINT", _relative_path),
         session_endpoint_claims=_words(
             "OKTA_SESSION_ENDPOINT_CLAIMS", get_or("OKTA_SESSION_ENDPOINT_CLAIMS", DEFAULT_SESSION_ENDPOINT_CLAIMS)
         ),
         session_endpoint_tokens=_optional(get, "OKTA_SESSION_ENDPOINT_TOKENS", _session_endpoint_tokens) or {},
+        settings_prefix=prefix,
     )
     if config.refresh_timeout < config.http_timeout:
         raise ConfigError(

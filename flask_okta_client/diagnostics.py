@@ -76,8 +76,7 @@ class SiteUrls:
     computed_for: str | None
 
 
-def site_urls(app: Flask) -> SiteUrls:
-    state = app.extensions["okta"]
+def site_urls(app: Flask, state: OktaState) -> SiteUrls:
     config: OktaConfig = state.config
     origin = None
     if not app.config.get("SERVER_NAME") and not (config.redirect_uri and config.post_logout_redirect_uri):
@@ -118,13 +117,13 @@ class Report:
             else:
                 click.echo(f"Client assertions: signed with kid={key.kid} alg={signing_algorithm(key)}")
 
-    def check_redirect_paths(self, app: Flask) -> None:
+    def check_redirect_paths(self, app: Flask, state: OktaState) -> None:
         """A configured redirect URI must reach this site's own route (a mount point before it is fine)."""
-        config: OktaConfig = app.extensions["okta"].config
+        config: OktaConfig = state.config
         with app.test_request_context():
-            expected = {"OKTA_REDIRECT_URI": (config.redirect_uri, url_for("okta.callback")),
+            expected = {"OKTA_REDIRECT_URI": (config.redirect_uri, url_for(state.endpoint("callback"))),
                         "OKTA_POST_LOGOUT_REDIRECT_URI": (config.post_logout_redirect_uri,
-                                                          url_for("okta.logout_callback"))}
+                                                          url_for(state.endpoint("logout_callback")))}
         for key, (configured, path) in expected.items():
             if configured and not urlsplit(configured).path.endswith(path):
                 self.problems.append(f"{key} is {configured!r}, but this site takes the provider's answer at "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Collection, Mapping, MutableMapping
@@ -13,7 +14,13 @@ from flask import Flask, Response, current_app, g, url_for
 from werkzeug.exceptions import InternalServerError
 
 from . import signals
-from .config import OktaConfig, load_config, settings_lookup
+from .config import (
+    OktaConfig,
+    checked_registration,
+    errors_naming,
+    load_config,
+    settings_lookup,
+)
 from .errors import (
     AccessDenied,
     ConfigError,
@@ -48,6 +55,7 @@ from .sessions.server_store import (
 )
 from .sessions.session_store import SessionTokenStore
 from .sessions.storage import SignedInUser, TokenStore, token_type_of
+from .sessions.transactions import SESSION_KEY as LOGINS_SESSION_KEY
 from .sessions.transactions import LoginTransaction, begin_login
 from .web.api_tokens import client_credentials_token, exchanged_token, user_token
 from .web.app_wide import require_login_everywhere
@@ -69,21 +77,35 @@ from .web.login_hooks import (
     StateHook,
     returned_login_state,
 )
+from .web.providers import (
+    DEFAULT_NAME,
+    provider_state,
+    register,
+    registrations,
+    signal_args,
+)
 from .web.responses import error_response, failed_error_page_response
 from .web.session_endpoint import session_endpoint
 from .web.silent_login import silent_login_everywhere
-from .web.user import User, current_user, forget_user, loaded_user, set_user
+from .web.user import (
+    User,
+    current_user,
+    forget_user,
+    loaded_user,
+    provider_user,
+    set_user,
+    state_user,
+)
 from .web.views import CSRF_SESSION_KEY, create_blueprint, csrf_token
 
 log = logging.getLogger("flask_okta_client")
 
 
-
-
-def build_token_store(app: Flask, config: OktaConfig) -> TokenStore:
-    """The store ``OKTA_TOKEN_STORE`` names: ``session``, a Redis URL, a directory or a cachelib cache."""
+def build_token_store(app: Flask, config: OktaConfig, owner: str) -> TokenStore:
+    """The store ``OKTA_TOKEN_STORE`` names: ``session``, a Redis URL, a directory or a cachelib cache.
+    Its seals belong to ``owner`` (see :class:`TokenSealer`)."""
     value = config.token_store
-    sealer = TokenSealer(app.config, owner=f"{config.issuer} {config.client_id}")
+    sealer = TokenSealer(app.config, owner=owner)
     lifetime = config.session_absolute_timeout
     lock_timeout = config.refresh_timeout + 5  # held until a refresh's call ends
     if value == "session":
@@ -107,9 +129,11 @@ def secret_bytes(app: Flask) -> bytes:
 
 
 class OktaState:
-    """Everything one Flask app needs to talk to its provider; in ``app.extensions["okta"]``."""
+    """Everything one registration of a Flask app needs to talk to its provider; the default
+    registration's is in ``app.extensions["okta"]``, each one's in ``app.extensions["okta_providers"]``."""
 
-    def __init__(self, app: Flask, config: OktaConfig, hooks: LoginHooks) -> None:
+    def __init__(self, app: Flask, config: OktaConfig, hooks: LoginHooks, name: str = DEFAULT_NAME) -> None:
+        self.name = name
         self.config = config
         self.http = HttpClient(config.http_timeout, config.http_retries)
         self.metadata = MetadataCache(config.issuer, self.http, config.metadata_ttl)
@@ -120,9 +144,12 @@ class OktaState:
         self.dpop = DPoPSigner(config.dpop_key, config.dpop_algorithm, self.dpop_algorithms) if config.dpop else None
         self.client = ProviderClient(config, self.metadata, self.http, dpop=self.dpop)
         self.grants = Grants(config, self.client, self.http)
-        self.store = build_token_store(app, config)
+        # Seals and logout records of a named registration are its own, even beside another
+        # registration of the same client.
+        owner = f"{config.issuer} {config.client_id}" + ("" if name == DEFAULT_NAME else f" {name}")
+        self.store = build_token_store(app, config, owner)
         self.cookie = CookieSettings.for_app(app, config.session_cookie_name)
-        self.logouts = LogoutRegistry(config.issuer, self.store,
+        self.logouts = LogoutRegistry(config.issuer if name == DEFAULT_NAME else owner, self.store,
                                       build_logout_cache(config.logout_cache, self.store,
                                                          config.session_absolute_timeout),
                                       config.session_absolute_timeout)
@@ -149,15 +176,28 @@ class OktaState:
 
     def sign_in_cookie(self) -> SignInCookie:
         """This request's sign-in cookie (read on first use)."""
-        return request_cookie(self.cookie.name)
+        return request_cookie(self.cookie.name, legacy=self.name == DEFAULT_NAME)
+
+    @property
+    def user(self) -> User | Any:
+        """This registration's user in this request (signed in or anonymous)."""
+        return state_user(self)
+
+    def endpoint(self, view: str) -> str:
+        """The endpoint of one of this registration's routes (``okta.login``, ``staff.login``…)."""
+        return f"{self.name}.{view}"
+
+    def session_key(self, key: str) -> str:
+        """Where this registration keeps ``key`` in Flask's session (the default one: ``key`` itself)."""
+        return key if self.name == DEFAULT_NAME else f"{key}:{self.name}"
 
     # -- starting a sign-in -------------------------------------------------
 
     def redirect_uri(self) -> str:
-        return self.config.redirect_uri or url_for("okta.callback", _external=True)
+        return self.config.redirect_uri or url_for(self.endpoint("callback"), _external=True)
 
     def post_logout_redirect_uri(self) -> str:
-        return self.config.post_logout_redirect_uri or url_for("okta.logout_callback", _external=True)
+        return self.config.post_logout_redirect_uri or url_for(self.endpoint("logout_callback"), _external=True)
 
     def authorization_params(self, transaction: LoginTransaction, options: Mapping[str, str]) -> dict[str, str]:
         """The options, then what the extension sets itself: no option can replace ``state``,
@@ -211,6 +251,7 @@ class OktaState:
             acr_values=options.get("acr_values"),
             silent=silent,
             login_state=self.hooks.login_state(),
+            key=self.session_key(LOGINS_SESSION_KEY),
         )
         params = self.pushed_params(self.authorization_params(transaction, options))
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(params)}"
@@ -287,25 +328,25 @@ class OktaState:
         regenerate = getattr(current_app.session_interface, "regenerate", None)
         if callable(regenerate):
             regenerate(session)
-        set_user(stored)
+        set_user(self.name, stored)
 
     # -- during and after a sign-in -----------------------------------------
 
     def refresh_current_user(self, *, force: bool = False) -> SignedInUser:
         """Make the current user's access token fresh (refreshing if due or ``force``)."""
-        stored = current_user.stored
+        stored = self.user.stored
         refreshed = self.lifecycle.ensure_fresh(self.sign_in_cookie(), stored, force=force)
         if refreshed is not stored:
-            set_user(refreshed)
+            user = set_user(self.name, refreshed)
             if refreshed.access_token != stored.access_token:
-                signals.token_refreshed.send(current_app._get_current_object(), user=current_user._get_current_object())
+                signals.token_refreshed.send(current_app._get_current_object(), user=user, **signal_args(self))
         return refreshed
 
     def exchange_for_current_user(self, *, audience: str, scope: str | None, requested_token_type: str | None,
                                   target_issuer: str | None, force: bool = False) -> Mapping[str, Any]:
         """A token for ``audience`` exchanged from the user's tokens, cached per session until near expiry
         (``force`` exchanges again, e.g. after the API refused the cached token)."""
-        stored = current_user.stored
+        stored = self.user.stored
         key = " ".join([audience, scope or "", requested_token_type or "", target_issuer or ""])
         cached = None if force else self.lifecycle.cached_exchange(stored, key)
         if cached is not None:
@@ -320,9 +361,9 @@ class OktaState:
                  "issued_token_type": result.issued_token_type, "token_type": result.token_type}
         updated = stored.with_exchanged(key, token)
         self.store.save(self.sign_in_cookie(), updated)
-        set_user(updated)
-        signals.token_exchanged.send(current_app._get_current_object(), user=current_user._get_current_object(),
-                                     audience=audience)
+        user = set_user(self.name, updated)
+        signals.token_exchanged.send(current_app._get_current_object(), user=user, audience=audience,
+                                     **signal_args(self))
         return token
 
     def api_session(self, base_url: str, *, audience: str | None = None, scope: str | None = None,
@@ -346,14 +387,14 @@ class OktaState:
         """Remove the stored sign-in (server-side entry included) and its CSRF token."""
         self.store.clear(self.sign_in_cookie())
         session.pop(CSRF_SESSION_KEY, None)
-        forget_user()
+        forget_user(self.name)
 
     def end_session(self, session: MutableMapping[str, Any]) -> str | None:
         """Forget the sign-in locally, revoke its tokens; the ID token for the provider's sign-out.
 
         The sign-in this request loaded already is the one ended; the store is read only if none was.
         """
-        loaded = loaded_user()
+        loaded = loaded_user(self.name)
         stored = loaded.stored if isinstance(loaded, User) else self.store.load(self.sign_in_cookie())
         self.forget_sign_in(session)
         if stored is None:
@@ -393,6 +434,33 @@ def apply_cookie_defaults(app: Flask, config: OktaConfig) -> None:
         raise ConfigError("OKTA_SESSION_COOKIE_NAME must differ from SESSION_COOKIE_NAME")
 
 
+def check_beside_others(app: Flask, config: OktaConfig) -> None:
+    """A registration's cookie is its own, and app-wide switches are on for one registration at most."""
+    for other in registrations(app).values():
+        if other.config.session_cookie_name == config.session_cookie_name:
+            raise ConfigError(f"{config.setting('OKTA_SESSION_COOKIE_NAME')} is {config.session_cookie_name!r}, "
+                              f"the sign-in cookie of the provider {other.name!r}: each needs its own")
+        for switch in ("require_login", "silent_login"):
+            if getattr(config, switch) and getattr(other.config, switch):
+                raise ConfigError(f"{config.setting('OKTA_' + switch.upper())} and "
+                                  f"{other.config.setting('OKTA_' + switch.upper())} are both on: at most one "
+                                  "provider may guard the whole app")
+
+
+def register_app_wide(app: Flask) -> None:
+    """What the app gets once, with its first registration: error pages, template helpers, commands."""
+    from .cli import okta_cli
+
+    app.register_error_handler(OktaError, error_response)
+    if InternalServerError not in app.error_handler_spec[None][500]:
+        app.register_error_handler(InternalServerError, failed_error_page_response)
+    app.context_processor(lambda: {"current_user": current_user, "okta_csrf_token": csrf_token,
+                                   "provider_user": provider_user})
+    app.add_template_filter(format_timestamp, "okta_datetime")
+    if "okta" not in app.cli.commands:
+        app.cli.add_command(okta_cli)
+
+
 class OktaClient:
     """The Flask extension::
 
@@ -402,42 +470,60 @@ class OktaClient:
     and the ``flask okta`` commands, and makes ``current_user`` available in
     templates. One instance can serve several apps; each keeps its own state in
     ``app.extensions["okta"]``.
+
+    Several providers in one app: each further registration has a name, reads
+    the settings that start with that name (``STAFF_ISSUER``…, or
+    ``config_prefix``), and serves its routes under ``/<name>``::
+
+        staff = OktaClient(app, name="staff")
+
+    Its decorators (``staff.login_required``…) protect views with that provider.
     """
 
-    login_required = staticmethod(login_required)
-    bearer_token_required = staticmethod(bearer_token_required)
-    token_exchange_required = staticmethod(token_exchange_required)
-
-    def __init__(self, app: Flask | None = None) -> None:
+    def __init__(self, app: Flask | None = None, *, name: str = DEFAULT_NAME,
+                 config_prefix: str | None = None) -> None:
         self._hooks = LoginHooks()
+        self.name = name
+        self.config_prefix = checked_registration(name, config_prefix)
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        from .cli import okta_cli
-
-        config = load_config(app.config)
-        apply_cookie_defaults(app, config)
-        state = app.extensions["okta"] = OktaState(app, config, self._hooks)
-        blueprint = create_blueprint(config.url_prefix)
+        """Register this provider on ``app``: read its settings, add its routes."""
+        with errors_naming(self.config_prefix):
+            config = load_config(app.config, name=self.name, prefix=self.config_prefix)
+            apply_cookie_defaults(app, config)
+            check_beside_others(app, config)
+            state = OktaState(app, config, self._hooks, self.name)
+        first = not registrations(app)
+        register(app, state)
+        blueprint = create_blueprint(self.name, config.url_prefix)
         if config.backchannel_logout:
             blueprint.add_url_rule(config.backchannel_logout_path, "backchannel_logout", backchannel_logout,
                                    methods=["POST"])
         app.register_blueprint(blueprint)
         if config.session_endpoint:
-            app.add_url_rule(config.session_endpoint, "okta.session", session_endpoint, methods=["GET", "POST"])
-        app.register_error_handler(OktaError, error_response)
-        if InternalServerError not in app.error_handler_spec[None][500]:
-            app.register_error_handler(InternalServerError, failed_error_page_response)
+            app.add_url_rule(config.session_endpoint, state.endpoint("session"), session_endpoint,
+                             methods=["GET", "POST"])
+        if first:
+            register_app_wide(app)
         app.after_request(CookieWriter(state.cookie))
         if config.silent_login:
-            app.before_request(silent_login_everywhere)
+            app.before_request(functools.partial(silent_login_everywhere, state))
         if config.require_login:
-            app.before_request(require_login_everywhere)
-        app.context_processor(lambda: {"current_user": current_user, "okta_csrf_token": csrf_token})
-        app.add_template_filter(format_timestamp, "okta_datetime")
-        if "okta" not in app.cli.commands:
-            app.cli.add_command(okta_cli)
+            app.before_request(functools.partial(require_login_everywhere, state))
+
+    def login_required(self, view: Any = None, **options: Any) -> Any:
+        """:func:`~flask_okta_client.login_required` with this provider (bare or with arguments)."""
+        return login_required(view, **{"provider": self.name, **options})
+
+    def bearer_token_required(self, view: Any = None, **options: Any) -> Any:
+        """:func:`~flask_okta_client.bearer_token_required` with this provider's tokens."""
+        return bearer_token_required(view, **{"provider": self.name, **options})
+
+    def token_exchange_required(self, view: Any = None, **options: Any) -> Any:
+        """:func:`~flask_okta_client.web.decorators.token_exchange_required` with this provider."""
+        return token_exchange_required(view, **{"provider": self.name, **options})
 
     def after_login(self, callback: AfterLogin) -> AfterLogin:
         """Register ``callback(user)`` to run after the ID token is verified, before the
@@ -487,12 +573,16 @@ class OktaClient:
         the ``state_for_login`` hooks gave the sign-in. Empty elsewhere."""
         return returned_login_state()
 
-    def event_hook(self, app: Flask, rule: str = "/hooks/okta", *, secret_setting: str = "OKTA_EVENT_HOOK_SECRET",
+    def event_hook(self, app: Flask, rule: str | None = None, *, secret_setting: str | None = None,
                    header: str = "Authorization", end_sessions_on: Collection[str] = DEFAULT_ENDING_EVENTS,
-                   endpoint: str = "okta_event_hook") -> None:
+                   endpoint: str | None = None) -> None:
         """Serve an Okta event hook at ``rule`` (after :meth:`init_app`)::
 
             okta.event_hook(app, "/hooks/okta")        # secret in OKTA_EVENT_HOOK_SECRET
+
+        ``rule`` defaults to ``/hooks/<name>``, ``secret_setting`` to this provider's
+        ``OKTA_EVENT_HOOK_SECRET`` (``STAFF_EVENT_HOOK_SECRET``…) and ``endpoint`` to
+        ``<name>_event_hook``; the events end sign-ins of this provider only.
 
             @signals.okta_event.connect_via("user.lifecycle.create")
             def welcome(event_type, app, event, **extra):
@@ -501,39 +591,48 @@ class OktaClient:
         Events of the ``end_sessions_on`` types end that user's sign-ins on every
         instance (see back-channel logout); pass ``()`` to only receive signals.
         """
-        state = app.extensions.get("okta")
+        state = registrations(app).get(self.name)
         if state is None:
             raise ConfigError("okta.event_hook(app, ...) needs okta.init_app(app) first")
+        secret_setting = secret_setting or state.config.setting("OKTA_EVENT_HOOK_SECRET")
         secret = settings_lookup(app.config, os.environ)(secret_setting)
         if not isinstance(secret, str) or len(secret.strip()) < MIN_EVENT_HOOK_SECRET_LENGTH:
             raise ConfigError(f"{secret_setting} must be set to the event hook's secret "
                               f"(at least {MIN_EVENT_HOOK_SECRET_LENGTH} characters)")
         if end_sessions_on:
             state.track_logouts()
-        view = make_event_hook_view(secret.strip(), header, frozenset(end_sessions_on))
-        app.add_url_rule(rule, endpoint, view, methods=["GET", "POST"])
+        view = make_event_hook_view(secret.strip(), header, frozenset(end_sessions_on), self.name)
+        app.add_url_rule(rule or f"/hooks/{self.name}", endpoint or f"{self.name}_event_hook", view,
+                         methods=["GET", "POST"])
 
     @property
     def state(self) -> OktaState:
-        """The state of the current app."""
-        return current_app.extensions["okta"]
+        """This provider's state in the current app."""
+        return provider_state(self.name)
+
+    @property
+    def user(self) -> User | Any:
+        """The user signed in with this provider in this request (anonymous if none), whichever
+        provider ``current_user`` stands for."""
+        return self.state.user
 
     @property
     def config(self) -> OktaConfig:
         return self.state.config
 
     def refresh(self) -> User:
-        """Refresh the signed-in user's tokens now; the updated ``current_user``."""
-        self.state.refresh_current_user(force=True)
-        return current_user._get_current_object()
+        """Refresh the tokens of this provider's signed-in user now; the updated user."""
+        state = self.state
+        state.refresh_current_user(force=True)
+        return state.user
 
     def exchanged_token(self, audience: str) -> str:
         """The token ``@token_exchange_required(audience=...)`` obtained for this request."""
         tokens = g.get("okta_exchanged_tokens", {})
-        if audience not in tokens:
+        if (self.name, audience) not in tokens:
             raise RuntimeError(f"no token was exchanged for {audience!r}: decorate the view with "
                                "@okta.token_exchange_required(audience=...)")
-        return tokens[audience]
+        return tokens[self.name, audience]
 
     def client_credentials_token(self, scope: str | list[str] | None = None) -> TokenResult:
         """A machine-to-machine access token, cached until near expiry."""

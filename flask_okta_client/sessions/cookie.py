@@ -18,8 +18,8 @@ from ..errors import ConfigError
 
 log = logging.getLogger("flask_okta_client")
 
-# Where the request's SignInCookie is kept: the WSGI environ lives exactly as long as the request.
-ENVIRON_KEY = "flask_okta_client.cookie"
+# Where the request's SignInCookie of each name is kept: the WSGI environ lives exactly as long as the request.
+ENVIRON_KEY = "flask_okta_client.cookie:"
 # Where earlier versions kept the sign-in, inside Flask's session.
 LEGACY_SESSION_KEY = "_okta"
 # Browsers keep cookies of up to 4096 bytes, name and attributes included.
@@ -88,24 +88,26 @@ def chunk_names(name: str, cookies: Mapping[str, str]) -> list[str]:
     return names
 
 
-def read(name: str, cookies: Mapping[str, str]) -> SignInCookie:
-    """The sign-in cookie among ``cookies`` (joined from its chunks if it was split)."""
+def read(name: str, cookies: Mapping[str, str], legacy: bool = True) -> SignInCookie:
+    """The sign-in cookie among ``cookies`` (joined from its chunks if it was split); with
+    ``legacy``, what an earlier version kept in Flask's session (that version had one registration)."""
     sent = cookies.get(name)
     names = [name] if sent is not None else []
     if sent is None:
         names = chunk_names(name, cookies)
         sent = "".join(cookies[n] for n in names) or None
-    if sent is None and LEGACY_SESSION_KEY in session:
+    if sent is None and legacy and LEGACY_SESSION_KEY in session:
         return SignInCookie(None, legacy=session.pop(LEGACY_SESSION_KEY))
     return SignInCookie(sent, frozenset(names))
 
 
-def request_cookie(name: str) -> SignInCookie:
-    """This request's sign-in cookie, read on first use."""
+def request_cookie(name: str, legacy: bool = True) -> SignInCookie:
+    """This request's sign-in cookie called ``name``, read on first use."""
     environ = request.environ
-    cookie = environ.get(ENVIRON_KEY)
+    key = ENVIRON_KEY + name
+    cookie = environ.get(key)
     if cookie is None:
-        cookie = environ[ENVIRON_KEY] = read(name, request.cookies)
+        cookie = environ[key] = read(name, request.cookies, legacy)
     return cookie
 
 
@@ -125,7 +127,7 @@ class CookieWriter:
         self.warned = False
 
     def __call__(self, response: Response) -> Response:
-        cookie: SignInCookie | None = request.environ.get(ENVIRON_KEY)
+        cookie: SignInCookie | None = request.environ.get(ENVIRON_KEY + self.settings.name)
         if cookie is None:
             return response
         response.vary.add("Cookie")

@@ -37,16 +37,17 @@ class LoginTransaction:
         return create_s256_code_challenge(self.code_verifier)
 
 
-def _pending(session: MutableMapping[str, Any]) -> dict[str, dict[str, Any]]:
-    pending = session.get(SESSION_KEY)
+def _pending(session: MutableMapping[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    pending = session.get(key)
     return dict(pending) if isinstance(pending, dict) else {}
 
 
 def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_url: str,
                 lifetime: int, max_pending: int, max_age: int | None = None,
                 acr_values: str | None = None, silent: bool = False,
-                login_state: dict[str, Any] | None = None) -> LoginTransaction:
-    """Create and remember a new transaction; drop expired and surplus old ones."""
+                login_state: dict[str, Any] | None = None, key: str = SESSION_KEY) -> LoginTransaction:
+    """Create and remember a new transaction under the session's ``key`` (one per registration);
+    drop expired and surplus old ones."""
     now = time.time()
     transaction = LoginTransaction(
         state=secrets.token_urlsafe(32),
@@ -61,24 +62,26 @@ def begin_login(session: MutableMapping[str, Any], *, redirect_uri: str, next_ur
         login_state=login_state,
     )
     live = sorted(
-        (t for t in _pending(session).values() if isinstance(t.get("expires_at"), (int, float)) and t["expires_at"] > now),
+        (t for t in _pending(session, key).values() if isinstance(t.get("expires_at"), (int, float)) and t["expires_at"] > now),
         key=lambda t: t["expires_at"],
     )
     kept = live[-(max_pending - 1):] if max_pending > 1 else []
-    session[SESSION_KEY] = {t["state"]: t for t in kept} | {transaction.state: asdict(transaction)}
+    session[key] = {t["state"]: t for t in kept} | {transaction.state: asdict(transaction)}
     return transaction
 
 
-def take_login(session: MutableMapping[str, Any], state: str | None) -> LoginTransaction | None:
-    """Remove and return the live transaction for ``state``; ``None`` if unknown or expired."""
-    pending = _pending(session)
+def take_login(session: MutableMapping[str, Any], state: str | None,
+               key: str = SESSION_KEY) -> LoginTransaction | None:
+    """Remove and return the live transaction for ``state`` kept under ``key``; ``None`` if unknown
+    or expired. Another registration's transactions (under another key) are never taken."""
+    pending = _pending(session, key)
     if not state or state not in pending:
         return None
     stored = pending.pop(state)
     if pending:
-        session[SESSION_KEY] = pending
+        session[key] = pending
     else:
-        session.pop(SESSION_KEY, None)
+        session.pop(key, None)
     try:
         transaction = LoginTransaction(**stored)
     except TypeError:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from ..sessions.cookie import SignInCookie, split
 from ..sessions.storage import SignedInUser
+from ..web.providers import provider_state
 from ..web.user import User
 from .mock_server import MockOktaServer
 
@@ -62,10 +63,15 @@ class TestTokens:
         return self.server.sign({**self._base(lifetime), **defaults, **claims})
 
     def sign_in(self, client: FlaskClient, username: str = "tester", *, refresh_token: str | None = None,
-                access_token_lifetime: int = 3600, **claims: Any) -> User:
+                access_token_lifetime: int = 3600, provider: str | None = None, **claims: Any) -> User:
         """Store a sign-in for ``client`` as if it had completed the login flow, with tokens
-        for the app's ``OKTA_CLIENT_ID`` and ``OKTA_AUDIENCE``."""
-        config = client.application.extensions["okta"].config
+        for the app's ``OKTA_CLIENT_ID`` and ``OKTA_AUDIENCE`` (those of registration ``provider``,
+        which must sign in at this object's server; default: the default registration)."""
+        state = provider_state(provider, client.application)
+        config = state.config
+        if config.issuer != self.server.issuer:
+            raise ValueError(f"the provider {state.name!r} signs in at {config.issuer}, not at this server "
+                             f"({self.server.issuer}): use TestTokens(<its mock server>)")
         stored = SignedInUser(
             id_token=self.id_token(username, client_id=config.client_id, **claims),
             access_token=self.access_token(username=username, lifetime=access_token_lifetime,
@@ -74,23 +80,25 @@ class TestTokens:
             expires_at=time.time() + access_token_lifetime,
             scope="openid profile email",
         )
-        store_sign_in(client, stored)
-        return User(stored)
+        store_sign_in(client, stored, provider=state.name)
+        return User(stored, state.name)
 
 
-def store_sign_in(client: FlaskClient, stored: SignedInUser) -> None:
-    """Give ``client`` a new sign-in cookie for ``stored`` (replacing any it had)."""
-    state = client.application.extensions["okta"]
+def store_sign_in(client: FlaskClient, stored: SignedInUser, provider: str | None = None) -> None:
+    """Give ``client`` a new sign-in cookie of registration ``provider`` for ``stored`` (replacing
+    any it had)."""
+    state = provider_state(provider, client.application)
     with client.application.test_request_context():
         cookie = SignInCookie(None)
         state.store.save(cookie, stored)
         state.logouts.signed_in(cookie, stored)
-    set_sign_in_cookie(client, cookie.value)
+    set_sign_in_cookie(client, cookie.value, provider=state.name)
 
 
-def set_sign_in_cookie(client: FlaskClient, value: str | None) -> None:
-    """Make ``value`` the sign-in cookie ``client`` sends (``None``: none), split as the site splits it."""
-    name = client.application.extensions["okta"].cookie.name
+def set_sign_in_cookie(client: FlaskClient, value: str | None, provider: str | None = None) -> None:
+    """Make ``value`` the sign-in cookie of registration ``provider`` that ``client`` sends
+    (``None``: none), split as the site splits it."""
+    name = provider_state(provider, client.application).cookie.name
     for old in [c.key for c in client._cookies.values() if c.key == name or c.key.startswith(f"{name}.")]:
         client.delete_cookie(old)
     for key, chunk in split(name, value or "").items():

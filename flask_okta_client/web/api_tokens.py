@@ -7,7 +7,6 @@ from typing import Any
 from ..errors import NotAuthenticated
 from ..protocol.api_session import TokenSource
 from ..sessions.storage import token_type_of
-from .user import current_user
 
 
 def user_token(state: Any) -> TokenSource:
@@ -15,7 +14,7 @@ def user_token(state: Any) -> TokenSource:
     (or when ``force_new``). Only inside a request of a signed-in user."""
 
     def source(force_new: bool) -> tuple[str, str]:
-        if not current_user.is_authenticated:
+        if not state.user.is_authenticated:
             raise NotAuthenticated("Sign in to use this resource.")
         stored = state.refresh_current_user(force=force_new)
         return stored.access_token, stored.token_type
@@ -27,7 +26,7 @@ def exchanged_token(state: Any, audience: str, scope: str | None) -> TokenSource
     """A token for ``audience`` exchanged from the user's (RFC 8693), cached per session."""
 
     def source(force_new: bool) -> tuple[str, str]:
-        if not current_user.is_authenticated:
+        if not state.user.is_authenticated:
             raise NotAuthenticated("Sign in to use this resource.")
         state.refresh_current_user()
         token = state.exchange_for_current_user(audience=audience, scope=scope, requested_token_type=None,

@@ -7,11 +7,13 @@ from typing import Any
 from flask import current_app, request
 
 from .decorators import GUARD_ATTRIBUTE, require_signed_in_user
+from .providers import registrations
+from .user import activate
 
 
 def is_open_endpoint(endpoint: str) -> bool:
-    """The extension's own routes (sign-in, callback, sign-out) and static files."""
-    return endpoint == "static" or endpoint.endswith(".static") or endpoint.startswith("okta.")
+    """The extension's own routes (each provider's sign-in, callback, sign-out…) and static files."""
+    return endpoint == "static" or endpoint.endswith(".static") or endpoint.partition(".")[0] in registrations()
 
 
 #: What :func:`requested_view_guard` names a request no hook should guard: one matching no route (left to
@@ -28,8 +30,9 @@ def requested_view_guard() -> str | None:
     return getattr(current_app.view_functions.get(endpoint), GUARD_ATTRIBUTE, None)
 
 
-def require_login_everywhere() -> Any:
-    """A ``before_request`` hook: sign in first, unless the view is open, public or guarded itself.
+def require_login_everywhere(state: Any) -> Any:
+    """A ``before_request`` hook: sign in with registration ``state`` first, unless the view is
+    open, public or guarded itself.
 
     A CORS preflight that Flask answers on its own passes too: browsers send it
     without cookies.
@@ -39,4 +42,5 @@ def require_login_everywhere() -> Any:
     rule = request.url_rule
     if request.method == "OPTIONS" and rule is not None and rule.provide_automatic_options:
         return None
-    return require_signed_in_user(None)
+    activate(state)
+    return require_signed_in_user(state, None)

@@ -16,6 +16,7 @@ from flask import Response, current_app, request
 from .. import signals
 from ..errors import OktaError, TokenValidationError
 from ..protocol.verifier import LOGOUT_TOKEN_MAX_AGE
+from .providers import signal_args
 from .responses import API_REQUEST_KEY
 from .views import no_store, okta
 
@@ -59,5 +60,5 @@ def backchannel_logout() -> Response:
     except OktaError:
         state.logouts.forget_use("jti", claims["jti"])  # let the provider deliver it again
         raise
-    signals.backchannel_logout.send(current_app._get_current_object(), sub=sub, sid=sid)
+    signals.backchannel_logout.send(current_app._get_current_object(), sub=sub, sid=sid, **signal_args(state))
     return no_store(Response(status=200))

@@ -36,8 +36,9 @@ from .login_options import (
     is_ascii_words,
     is_max_age,
 )
+from .providers import provider_state, signal_args
 from .responses import API_REQUEST_KEY, is_page_navigation
-from .user import current_user, forget_user
+from .user import ACTIVE_KEY, activate, forget_user
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,9 +76,10 @@ def view_caller(function: F) -> Callable[..., Any]:
     return function
 
 
-def sign_in_again(error: NotAuthenticated, step_up: AuthenticationRequirement | None = None,
+def sign_in_again(state: Any, error: NotAuthenticated, step_up: AuthenticationRequirement | None = None,
                   route_params: Mapping[str, str] | None = None) -> Any:
-    """Send a browser to sign in (asking for ``step_up``) and come back here; refuse other requests with 401.
+    """Send a browser to sign in with registration ``state`` (asking for ``step_up``) and come back
+    here; refuse other requests with 401.
 
     A route with its own authorization parameters starts the sign-in itself, since
     ``/login`` only passes on the allowlisted query parameters.
@@ -86,17 +88,15 @@ def sign_in_again(error: NotAuthenticated, step_up: AuthenticationRequirement | 
         raise error
     params = step_up.login_params() if step_up is not None else {}
     if not route_params:
-        return redirect(url_for("okta.login", next=relative_request_url(), **params))
-    state = current_app.extensions["okta"]
+        return redirect(url_for(state.endpoint("login"), next=relative_request_url(), **params))
     options = {**configured_defaults(state.config), **route_params, **params}
     response = redirect(state.begin_login(session, next_url=relative_request_url(), options=options))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-def unmet_authentication(step_up: AuthenticationRequirement, claims: Mapping[str, Any]) -> str | None:
+def unmet_authentication(state: Any, step_up: AuthenticationRequirement, claims: Mapping[str, Any]) -> str | None:
     """Why ``claims`` fall short of ``step_up``, with the configured clock leeway."""
-    state = current_app.extensions["okta"]
     return step_up.unmet_by(claims, now=state.verifier.clock(), leeway=state.config.clock_skew)
 
 
@@ -108,35 +108,37 @@ def insufficient_authentication(step_up: AuthenticationRequirement,
     return error
 
 
-def refresh_or_sign_out(*, force: bool = False) -> None:
-    """Refresh the signed-in user's access token if due (or ``force``); a refused refresh
-    signs the user out here and raises :class:`SessionEnded`."""
+def refresh_or_sign_out(state: Any, *, force: bool = False) -> None:
+    """Refresh the access token of ``state``'s signed-in user if due (or ``force``); a refused
+    refresh signs the user out of that registration here and raises :class:`SessionEnded`."""
     try:
-        current_app.extensions["okta"].refresh_current_user(force=force)
+        state.refresh_current_user(force=force)
     except SessionEnded as error:
-        signals.refresh_failed.send(current_app._get_current_object(), error=error)
-        forget_user()
+        signals.refresh_failed.send(current_app._get_current_object(), error=error, **signal_args(state))
+        forget_user(state.name)
         raise
 
 
-def require_signed_in_user(requirements: ClaimRequirements | None,
+def require_signed_in_user(state: Any, requirements: ClaimRequirements | None,
                            step_up: AuthenticationRequirement | None = None,
                            route_params: Mapping[str, str] | None = None) -> Any:
-    """``None`` to let the view run, or the response that replaces it.
+    """``None`` to let the view run, or the response that replaces it; ``state`` is the
+    registration the user must be signed in with.
 
     The access token is refreshed first when it is due and a refresh token is held.
     A sign-in that falls short of ``step_up`` is sent to sign in again (page loads)
     or refused with an RFC 9470 challenge (other requests).
     """
-    if not current_user.is_authenticated:
-        return sign_in_again(NotAuthenticated("Sign in to use this resource."), step_up, route_params)
+    if not state.user.is_authenticated:
+        return sign_in_again(state, NotAuthenticated("Sign in to use this resource."), step_up, route_params)
     try:
-        refresh_or_sign_out()
+        refresh_or_sign_out(state)
     except SessionEnded as error:
-        return sign_in_again(error, step_up, route_params)
-    if step_up is not None and unmet_authentication(step_up, current_user.claims) is not None:
-        return sign_in_again(insufficient_authentication(step_up), step_up, route_params)
-    if requirements is not None and not requirements.allows(current_user.claims):
+        return sign_in_again(state, error, step_up, route_params)
+    claims = state.user.claims
+    if step_up is not None and unmet_authentication(state, step_up, claims) is not None:
+        return sign_in_again(state, insufficient_authentication(step_up), step_up, route_params)
+    if requirements is not None and not requirements.allows(claims):
         raise AccessDenied("Your account is not allowed to see this page.")
     return None
 
@@ -163,14 +165,15 @@ def login_required(view: F) -> F: ...
 def login_required(*, groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
                    claims_include: Mapping[str, Any] | None = None, check: ClaimsCheck | None = None,
                    acr_values: str | Collection[str] | None = None, max_age: int | None = None,
-                   authorization_params: Mapping[str, Any] | None = None) -> Callable[[F], F]: ...
+                   authorization_params: Mapping[str, Any] | None = None,
+                   provider: str | None = None) -> Callable[[F], F]: ...
 
 
 def login_required(view: F | None = None, *, groups: Collection[str] | str | None = None,
                    claims_equal: Mapping[str, Any] | None = None, claims_include: Mapping[str, Any] | None = None,
                    check: ClaimsCheck | None = None, acr_values: str | Collection[str] | None = None,
-                   max_age: int | None = None,
-                   authorization_params: Mapping[str, Any] | None = None) -> F | Callable[[F], F]:
+                   max_age: int | None = None, authorization_params: Mapping[str, Any] | None = None,
+                   provider: str | None = None) -> F | Callable[[F], F]:
     """Require a signed-in user, optionally with some claims.
 
     A browser page load without a session is redirected to sign in and back;
@@ -193,6 +196,11 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
     provider, a language…); names the extension sets itself are refused::
 
         @login_required(authorization_params={"idp": "0oa1b2c3d4", "ui_locales": "fr"})
+
+    ``provider`` names the registration to sign in with (default: the default
+    one); ``current_user`` is then that registration's user::
+
+        @login_required(provider="staff")
     """
     requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
     step_up = authentication_requirement(acr_values, max_age)
@@ -203,7 +211,9 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            refusal = require_signed_in_user(requirements, step_up, route_params)
+            state = provider_state(provider)
+            activate(state)
+            refusal = require_signed_in_user(state, requirements, step_up, route_params)
             if refusal is not None:
                 return refusal
             return call(*args, **kwargs)
@@ -270,8 +280,9 @@ def unbound(verified: VerifiedToken, state: Any) -> VerifiedToken:
 
 def require_bearer_token(scopes: frozenset[str], audience: str | None,
                          requirements: ClaimRequirements | None,
-                         step_up: AuthenticationRequirement | None = None) -> None:
-    """Validate the request's access token and check scopes and claims; sets ``g.okta_claims``.
+                         step_up: AuthenticationRequirement | None = None, provider: str | None = None) -> None:
+    """Validate the request's access token (for registration ``provider``) and check scopes and
+    claims; sets ``g.okta_claims``.
 
     This runs on every API request, so it resolves each context proxy once
     (``_get_current_object()``: one call, where each attribute read through a
@@ -283,7 +294,7 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
     req = request._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
     environ[API_REQUEST_KEY] = True
-    state = context.app.extensions["okta"]
+    state = environ[ACTIVE_KEY] = provider_state(provider, context.app)
     header = environ.get("HTTP_AUTHORIZATION")
     dpop = False
     if header is not None and header.startswith("Bearer ") and not environ.get("QUERY_STRING") \
@@ -299,7 +310,7 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
         error = InsufficientScope("The access token lacks a required scope.")
         raise dpop_challenge(error, state, " ".join(sorted(scopes))) if dpop else \
             _bearer_refusal(error, sorted(scopes))
-    if step_up is not None and unmet_authentication(step_up, verified.claims) is not None:
+    if step_up is not None and unmet_authentication(state, step_up, verified.claims) is not None:
         raise insufficient_authentication(step_up, "DPoP" if dpop else "Bearer")
     if requirements is not None and not requirements.allows(verified.claims):
         error = AccessDenied("The access token is not allowed to use this resource.", error="insufficient_scope")
@@ -316,14 +327,14 @@ def bearer_token_required(*, scopes: Collection[str] = (), audience: str | None 
                           groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
                           claims_include: Mapping[str, Any] | None = None, check: ClaimsCheck | None = None,
                           acr_values: str | Collection[str] | None = None,
-                          max_age: int | None = None) -> Callable[[F], F]: ...
+                          max_age: int | None = None, provider: str | None = None) -> Callable[[F], F]: ...
 
 
 def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = (), audience: str | None = None,
                           groups: Collection[str] | str | None = None, claims_equal: Mapping[str, Any] | None = None,
                           claims_include: Mapping[str, Any] | None = None, check: ClaimsCheck | None = None,
                           acr_values: str | Collection[str] | None = None,
-                          max_age: int | None = None) -> F | Callable[[F], F]:
+                          max_age: int | None = None, provider: str | None = None) -> F | Callable[[F], F]:
     """Require an Okta access token (``Authorization: Bearer``) with ``scopes``.
 
     Bad or missing tokens get ``401``, missing scopes ``403``, each with an
@@ -336,7 +347,8 @@ def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = ()
 
     With ``acr_values`` or ``max_age``, a token whose ``acr`` or ``auth_time``
     claims fall short gets ``401`` with RFC 9470's
-    ``error="insufficient_user_authentication"`` challenge.
+    ``error="insufficient_user_authentication"`` challenge. ``provider`` names
+    the registration whose tokens are accepted (default: the default one).
     """
     required_scopes = frozenset(scopes)
     requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
@@ -347,7 +359,7 @@ def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = ()
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            require_bearer_token(required_scopes, audience, requirements, step_up)
+            require_bearer_token(required_scopes, audience, requirements, step_up, provider)
             return call(*args, **kwargs)
 
         return guarded(wrapper, "bearer")  # type: ignore[return-value]
@@ -357,7 +369,7 @@ def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = ()
 
 def token_exchange_required(view: F | None = None, *, audience: str, scope: str | None = None,
                             requested_token_type: str | None = None,
-                            target_issuer: str | None = None) -> F | Callable[[F], F]:
+                            target_issuer: str | None = None, provider: str | None = None) -> F | Callable[[F], F]:
     """Require a signed-in user and a token for a downstream API before the view runs.
 
     The user's access token is exchanged (RFC 8693) for one meant for
@@ -371,19 +383,22 @@ def token_exchange_required(view: F | None = None, *, audience: str, scope: str 
         @okta.token_exchange_required(audience="api://orders", scope="orders:read")
         def orders():
             token = okta.exchanged_token("api://orders")
+
+    ``provider`` names the registration whose sign-in is exchanged (default: the default one).
     """
 
     def decorate(function: F) -> F:
         call = view_caller(function)
 
-        @login_required
+        @login_required(provider=provider)
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = current_app.extensions["okta"].exchange_for_current_user(
+            state = provider_state(provider)
+            token = state.exchange_for_current_user(
                 audience=audience, scope=scope, requested_token_type=requested_token_type,
                 target_issuer=target_issuer,
             )
-            g.setdefault("okta_exchanged_tokens", {})[audience] = token["access_token"]
+            g.setdefault("okta_exchanged_tokens", {})[state.name, audience] = token["access_token"]
             return call(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

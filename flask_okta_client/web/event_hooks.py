@@ -22,8 +22,9 @@ from .. import signals
 from ..errors import NotAuthenticated, OktaError
 from .backchannel import LogoutRequestError
 from .decorators import public
+from .providers import provider_state, signal_args
 from .responses import API_REQUEST_KEY
-from .views import no_store, okta
+from .views import no_store
 
 log = logging.getLogger("flask_okta_client")
 
@@ -80,7 +81,9 @@ def affected_user(event: Mapping[str, Any]) -> str | None:
     return None
 
 
-def make_event_hook_view(secret: str, header: str, end_sessions_on: Collection[str]) -> Callable[[], Response]:
+def make_event_hook_view(secret: str, header: str, end_sessions_on: Collection[str],
+                         provider: str) -> Callable[[], Response]:
+    """The hook's view; the sign-ins it ends are registration ``provider``'s."""
     expected = secret.encode()
 
     def event_hook() -> Response:
@@ -91,7 +94,7 @@ def make_event_hook_view(secret: str, header: str, end_sessions_on: Collection[s
             raise NotAuthenticated("The event hook secret is missing or wrong.")
         if request.method == "GET":
             return verification()
-        state = okta()
+        state = provider_state(provider)
         for event in read_events():
             if state.logouts.first_use("okta-event", event["uuid"], EVENT_MEMORY_SECONDS):
                 handle_event(state, event, end_sessions_on)
@@ -121,7 +124,8 @@ def handle_event(state: Any, event: dict[str, Any], end_sessions_on: Collection[
     """Signal the event; end the user's sign-ins for the chosen types. Should that fail,
     the event is forgotten so Okta's retry is handled."""
     try:
-        signals.okta_event.send(event["eventType"], app=current_app._get_current_object(), event=event)
+        signals.okta_event.send(event["eventType"], app=current_app._get_current_object(), event=event,
+                                **signal_args(state))
         user_id = affected_user(event)
         if event["eventType"] in end_sessions_on and user_id is not None:
             state.logouts.end(sid=None, sub=user_id)

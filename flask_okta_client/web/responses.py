@@ -8,7 +8,8 @@ from flask import Response, jsonify, render_template, request
 from werkzeug.exceptions import InternalServerError
 
 from ..errors import OktaError
-from .user import leave_unloaded_user_anonymous
+from .providers import provider_state
+from .user import active_state, leave_unloaded_user_anonymous
 
 log = logging.getLogger("flask_okta_client")
 
@@ -41,7 +42,9 @@ def error_response(error: OktaError) -> Response:
         log.warning("okta: answering %s (%s) to %s %s", error.status, error.error, request.method, request.path)
     if is_page_navigation():
         leave_unloaded_user_anonymous()  # the page's layout may read current_user: no store behind it
-        response = Response(render_template("okta/error.html", error=error), status=error.status)
+        failed = active_state() or provider_state()  # its "Sign in again" link
+        response = Response(render_template("okta/error.html", error=error, provider=failed.name),
+                            status=error.status)
     else:
         response = jsonify(error=error.error, error_description=error.description)
         response.status_code = error.status

@@ -11,15 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 
 from ..config import SessionEndpointToken
 from ..errors import AccessDenied, NotAuthenticated, OktaError
 from ..sessions.storage import token_type_of
 from .decorators import refresh_or_sign_out
 from .responses import API_REQUEST_KEY
-from .user import current_user
-from .views import no_store
+from .views import no_store, okta
 
 log = logging.getLogger("flask_okta_client")
 
@@ -52,14 +51,14 @@ def refuse_cross_origin_request() -> None:
     raise AccessDenied("Only this site's own pages may call the session endpoint.", error="cross_origin_request")
 
 
-def handed_out_token(spec: SessionEndpointToken) -> dict[str, Any]:
+def handed_out_token(state: Any, spec: SessionEndpointToken) -> dict[str, Any]:
     """The token ``spec`` names: the user's own access token or one exchanged for ``spec.audience``."""
     if spec.audience is None:
-        user = current_user.stored
+        user = state.user.stored
         token = {"access_token": user.access_token, "expires_at": user.expires_at, "scope": user.scope,
                  "token_type": user.token_type}
     else:
-        token = dict(current_app.extensions["okta"].exchange_for_current_user(
+        token = dict(state.exchange_for_current_user(
             audience=spec.audience, scope=spec.scope, requested_token_type=None, target_issuer=None,
         ))
     return {"name": spec.name, "access_token": token["access_token"], "token_type": token_type_of(token),
@@ -73,25 +72,26 @@ def session_endpoint() -> Response:
     """
     request.environ[API_REQUEST_KEY] = True  # refusals and errors answer JSON
     refuse_cross_origin_request()
-    config = current_app.extensions["okta"].config
+    state = okta()  # the registration this endpoint belongs to
+    config = state.config
     name = request.args.get("token")
     spec = None
     if name is not None:
         spec = config.session_endpoint_tokens.get(name)
         if spec is None:
             raise OktaError("No token is offered under this name.", error="unknown_token", status=404)
-    if not current_user.is_authenticated:
+    if not state.user.is_authenticated:
         if spec is not None:
             raise NotAuthenticated("Sign in to get a token.")
-        return no_store(jsonify(authenticated=False, login_url=url_for("okta.login")))
+        return no_store(jsonify(authenticated=False, login_url=url_for(state.endpoint("login"))))
     if spec is not None or request.method == "POST":
-        refresh_or_sign_out(force=request.method == "POST")
-    claims = current_user.claims
+        refresh_or_sign_out(state, force=request.method == "POST")
+    claims = state.user.claims
     body: dict[str, Any] = {
         "authenticated": True,
         "claims": {key: claims[key] for key in config.session_endpoint_claims if key in claims},
     }
     if spec is not None:
-        body["token"] = handed_out_token(spec)
+        body["token"] = handed_out_token(state, spec)
     return no_store(jsonify(body))
 

@@ -15,14 +15,14 @@ import logging
 from collections.abc import Callable, MutableMapping
 from typing import Any, TypeVar
 
-from flask import Response, current_app, redirect, request, session
+from flask import Response, redirect, request, session
 
 from ..errors import OktaError
 from .app_wide import OPEN, requested_view_guard
 from .decorators import relative_request_url, view_caller
 from .login_options import configured_defaults
+from .providers import provider_state, registrations
 from .responses import is_page_navigation
-from .user import current_user
 
 log = logging.getLogger("flask_okta_client")
 
@@ -52,14 +52,14 @@ def is_browser_page_load() -> bool:
     )
 
 
-def attempt_silent_login() -> Response | None:
-    """The redirect that tries ``prompt=none``, or ``None`` to serve the page as it is.
+def attempt_silent_login(state: Any) -> Response | None:
+    """The redirect that tries ``prompt=none`` at registration ``state``, or ``None`` to serve
+    the page as it is.
 
     The provider being unreachable is logged, and the page served anonymously.
     """
-    if not is_browser_page_load() or session.get(TRIED_SESSION_KEY) or current_user.is_authenticated:
+    if not is_browser_page_load() or session.get(TRIED_SESSION_KEY) or state.user.is_authenticated:
         return None
-    state = current_app.extensions["okta"]
     options = {**configured_defaults(state.config), "prompt": "none"}
     try:
         authorize_url = state.begin_login(session, next_url=relative_request_url(), options=options, silent=True)
@@ -72,26 +72,34 @@ def attempt_silent_login() -> Response | None:
     return response
 
 
-def silent_login_everywhere() -> Response | None:
-    """``OKTA_SILENT_LOGIN``: a ``before_request`` hook trying silent sign-in before any page
-    that does not protect itself (``login_required`` signs in for real; APIs never)."""
+def silent_login_everywhere(state: Any) -> Response | None:
+    """``OKTA_SILENT_LOGIN``: a ``before_request`` hook trying silent sign-in with registration
+    ``state`` before any page that does not protect itself (``login_required`` signs in for
+    real; APIs never; nor does ``OKTA_REQUIRE_LOGIN``, whichever provider has it)."""
     guard = requested_view_guard()
-    if guard in (OPEN, "login", "bearer") or (guard is None and current_app.extensions["okta"].config.require_login):
+    if guard in (OPEN, "login", "bearer") or (
+            guard is None and any(other.config.require_login for other in registrations().values())):
         return None
-    return attempt_silent_login()
+    return attempt_silent_login(state)
 
 
-def silent_login(view: F) -> F:
+def silent_login(view: F | None = None, *, provider: str | None = None) -> Any:
     """Try a silent sign-in before this view, for an anonymous visitor's first page load::
 
         @app.get("/")
         @silent_login
         def home(): ...
+
+    ``@silent_login(provider="staff")`` tries it with that registration (default: the default one).
     """
-    call = view_caller(view)
 
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return attempt_silent_login() or call(*args, **kwargs)
+    def decorate(function: F) -> F:
+        call = view_caller(function)
 
-    return wrapper  # type: ignore[return-value]
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return attempt_silent_login(provider_state(provider)) or call(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(view) if view is not None else decorate

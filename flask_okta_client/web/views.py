@@ -31,9 +31,10 @@ from .initiated_login import (
     is_initiated_login,
 )
 from .login_options import login_options
+from .providers import provider_state, signal_args
 from .redirects import safe_next_url
 from .silent_login import NOT_SIGNED_IN_ERRORS, mark_tried
-from .user import User, current_user
+from .user import User
 
 log = logging.getLogger("flask_okta_client")
 
@@ -45,7 +46,8 @@ TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 
 
 def okta() -> Any:
-    return current_app.extensions["okta"]
+    """The state of the registration whose route is serving."""
+    return provider_state(request.blueprint)
 
 
 def no_store(response: Response) -> Response:
@@ -100,7 +102,7 @@ def relay_initiated_login() -> Response:
     if not is_initiated_login(request.form):
         raise LoginError("Only a third-party-initiated login (with iss) may be posted to this route.")
     params = [(name, value) for name in INITIATED_LOGIN_PARAMS for value in request.form.getlist(name)]
-    return no_store(redirect(f"{url_for('okta.login')}?{urlencode(params)}", code=303))
+    return no_store(redirect(f"{url_for(okta().endpoint('login'))}?{urlencode(params)}", code=303))
 
 
 def provider_error() -> LoginError:
@@ -114,11 +116,12 @@ def provider_error() -> LoginError:
 def callback() -> Response:
     """Finish signing in: check state and iss, exchange the code, verify the ID token."""
     state = okta()
-    transaction = transactions.take_login(session, request.args.get("state"))
+    transaction = transactions.take_login(session, request.args.get("state"),
+                                          key=state.session_key(transactions.SESSION_KEY))
     if transaction is None:
-        # A used (back button), expired or foreign callback: nothing to finish.
-        # A provider message is shown only for a sign-in this browser started.
-        if current_user.is_authenticated:
+        # A used (back button), expired or foreign callback (another provider's included):
+        # nothing to finish. A provider message is shown only for a sign-in this browser started.
+        if state.user.is_authenticated:
             return no_store(redirect(landing_url()))
         if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
             log.warning(
@@ -137,16 +140,16 @@ def callback() -> Response:
         if not code:
             raise LoginError("The sign-in service sent no authorization code.")
         stored = state.verify_login(transaction, code)
-        user = User(stored)
+        user = User(stored, state.name)
         response = state.run_after_login(user)
     except OktaError as error:
-        signals.login_failed.send(current_app._get_current_object(), error=error)
+        signals.login_failed.send(current_app._get_current_object(), error=error, **signal_args(state))
         if transaction.silent:
             return no_store(stay_anonymous(error, transaction.next_url))
         log.info("okta: sign-in failed: %s (%s)", error.error, error.description)
         raise
     state.store_login(session, stored)
-    signals.user_logged_in.send(current_app._get_current_object(), user=user)
+    signals.user_logged_in.send(current_app._get_current_object(), user=user, **signal_args(state))
     return no_store(response or redirect(transaction.next_url))
 
 
@@ -159,15 +162,16 @@ def stay_anonymous(error: OktaError, next_url: str) -> Response:
     return redirect(next_url)
 
 
-@login_required
 def profile() -> str:
-    return render_template("okta/profile.html", user=current_user)
+    state = okta()
+    return render_template("okta/profile.html", user=state.user, provider=state.name)
 
 
 def logout_confirmation() -> Response:
-    if not current_user.is_authenticated:
+    state = okta()
+    if not state.user.is_authenticated:
         return redirect(landing_url())
-    return no_store(Response(render_template("okta/logout.html")))
+    return no_store(Response(render_template("okta/logout.html", provider=state.name)))
 
 
 def logout() -> Response:
@@ -175,15 +179,16 @@ def logout() -> Response:
     if not same_secret(request.form.get("csrf_token", ""), session.get(CSRF_SESSION_KEY)):
         raise LoginError("The sign-out form has expired. Please try again.", error="invalid_csrf_token")
     state = okta()
-    if not current_user.is_authenticated:
+    user = state.user
+    if not user.is_authenticated:
         return redirect(landing_url())
-    signals.user_logged_out.send(current_app._get_current_object(), user=current_user._get_current_object())
+    signals.user_logged_out.send(current_app._get_current_object(), user=user, **signal_args(state))
     id_token = state.end_session(session)
     mark_tried(session)  # signed out here: no silent sign-in straight back
     end_session_url = state.metadata.get().get("end_session_endpoint")
     if not isinstance(end_session_url, str):
         return no_store(redirect(landing_url()))
-    logout_state = session[LOGOUT_STATE_SESSION_KEY] = secrets.token_urlsafe(32)
+    logout_state = session[state.session_key(LOGOUT_STATE_SESSION_KEY)] = secrets.token_urlsafe(32)
     query = {
         "id_token_hint": id_token,
         "post_logout_redirect_uri": state.post_logout_redirect_uri(),
@@ -197,25 +202,27 @@ def logout() -> Response:
 def logout_callback() -> Response:
     """Back from the provider's sign-out: check the state we sent. A wrong state leaves it in place,
     so a forged return cannot spoil the genuine one."""
-    if not same_secret(request.args.get("state", ""), session.get(LOGOUT_STATE_SESSION_KEY)):
+    key = okta().session_key(LOGOUT_STATE_SESSION_KEY)
+    if not same_secret(request.args.get("state", ""), session.get(key)):
         raise LoginError("This sign-out response does not match a sign-out from this site.",
                          error="invalid_logout_state")
-    session.pop(LOGOUT_STATE_SESSION_KEY)
+    session.pop(key)
     return no_store(redirect(landing_url()))
 
 
-def create_blueprint(url_prefix: str) -> Blueprint:
-    blueprint = Blueprint("okta", __name__, template_folder=TEMPLATES, url_prefix=url_prefix or None)
+def create_blueprint(name: str, url_prefix: str) -> Blueprint:
+    """The routes of registration ``name`` (its blueprint has that name)."""
+    blueprint = Blueprint(name, __name__, template_folder=TEMPLATES, url_prefix=url_prefix or None)
     blueprint.add_url_rule("/login", "login", login, methods=["GET", "POST"])
     blueprint.add_url_rule("/authorization-code/callback", "callback", callback, methods=["GET"])
-    blueprint.add_url_rule("/profile", "profile", profile, methods=["GET"])
+    blueprint.add_url_rule("/profile", "profile", login_required(provider=name)(profile), methods=["GET"])
     blueprint.add_url_rule("/logout", "logout_confirmation", logout_confirmation, methods=["GET"])
     blueprint.add_url_rule("/logout", "logout", logout, methods=["POST"])
     blueprint.add_url_rule("/logout/callback", "logout_callback", logout_callback, methods=["GET"])
 
     @blueprint.after_request
     def callback_headers(response: Response) -> Response:
-        if request.endpoint == "okta.callback":
+        if request.endpoint == f"{name}.callback":
             response.headers["Referrer-Policy"] = "no-referrer"
             no_store(response)
         return response
