@@ -16,7 +16,7 @@ from .extension import OktaClient
 from .protocol.api_session import ApiSession, ForeignOriginError
 from .web.decorators import bearer_token_required, current_token, login_required, public
 from .web.silent_login import silent_login
-from .web.user import current_user
+from .web.user import current_user, provider_user
 
 __all__ = [
     "AccessDenied",
@@ -36,6 +36,7 @@ __all__ = [
     "current_token",
     "current_user",
     "login_required",
+    "provider_user",
     "public",
     "silent_login",
 ]

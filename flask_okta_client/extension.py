@@ -434,8 +434,12 @@ def apply_cookie_defaults(app: Flask, config: OktaConfig) -> None:
         raise ConfigError("OKTA_SESSION_COOKIE_NAME must differ from SESSION_COOKIE_NAME")
 
 
-def check_beside_others(app: Flask, config: OktaConfig) -> None:
-    """A registration's cookie is its own, and app-wide switches are on for one registration at most."""
+def check_beside_others(app: Flask, name: str, config: OktaConfig) -> None:
+    """A registration's name and cookie are its own, and app-wide switches are on for one registration
+    at most."""
+    if name in registrations(app):
+        raise ConfigError(f"A sign-in provider named {name!r} is already registered on this app: "
+                          "give each OktaClient(app, name=...) its own name")
     for other in registrations(app).values():
         if other.config.session_cookie_name == config.session_cookie_name:
             raise ConfigError(f"{config.setting('OKTA_SESSION_COOKIE_NAME')} is {config.session_cookie_name!r}, "
@@ -493,7 +497,8 @@ class OktaClient:
         with errors_naming(self.config_prefix):
             config = load_config(app.config, name=self.name, prefix=self.config_prefix)
             apply_cookie_defaults(app, config)
-            check_beside_others(app, config)
+        check_beside_others(app, self.name, config)  # its messages name both registrations' settings
+        with errors_naming(self.config_prefix):
             state = OktaState(app, config, self._hooks, self.name)
         first = not registrations(app)
         register(app, state)

@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.providers_site import (
+    add_staff_client,
+    make_two_provider_site,
+    staff_settings,
+)
 from tests.site import make_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,3 +85,23 @@ class TestAnAppWithItsOwnAudience:
         response = client.get("/api/messages", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
         assert "api://orders" in response.json["error_description"]
+
+
+class TestAnAppWithASecondProvider:
+    """The fixtures with ``provider=``: a second registration (another client of the mock server)."""
+
+    @pytest.fixture
+    def app(self, okta_settings, okta_mock_server):
+        return make_two_provider_site({**okta_settings,
+                                       **staff_settings(okta_mock_server, add_staff_client(okta_mock_server))})
+
+    def test_okta_access_token_is_minted_for_the_named_provider_s_audience(self, client, okta_access_token):
+        token = okta_access_token(provider="staff")
+        assert client.get("/api/staff", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert client.get("/api/customers", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+    def test_okta_sign_in_signs_in_with_the_named_provider(self, client, okta_sign_in):
+        user = okta_sign_in(client, "ann", provider="staff")
+        assert user.provider == "staff"
+        assert client.get("/staff-bound").get_data(as_text=True) == "staff bound for staff"
+        assert client.get("/protected").status_code == 302

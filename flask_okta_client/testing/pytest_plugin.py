@@ -18,7 +18,6 @@ Example::
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -80,21 +79,28 @@ def okta_sign_in(okta_tokens: TestTokens) -> Callable[..., Any]:
     return okta_tokens.sign_in
 
 
-def app_audience(request: pytest.FixtureRequest) -> str | None:
-    """``OKTA_AUDIENCE`` of the test's ``app`` fixture, if it has one that uses the extension."""
+def app_audience(request: pytest.FixtureRequest, provider: str | None = None) -> str | None:
+    """``OKTA_AUDIENCE`` of the test's ``app`` fixture (of its registration ``provider``; default: the
+    default one), if it has one that uses the extension."""
     try:
         app = request.getfixturevalue("app")
     except pytest.FixtureLookupError:
         return None
-    state = getattr(app, "extensions", {}).get("okta")
+    extensions = getattr(app, "extensions", {})
+    state = extensions.get("okta") if provider is None else extensions.get("okta_providers", {}).get(provider)
     return None if state is None else state.config.audience
 
 
 @pytest.fixture
 def okta_access_token(okta_tokens: TestTokens, request: pytest.FixtureRequest) -> Callable[..., str]:
-    """``okta_access_token(scopes=[...], audience=None, **claims)``: a bearer token the app accepts,
-    for the ``app`` fixture's ``OKTA_AUDIENCE`` unless ``audience`` is given."""
-    return functools.partial(okta_tokens.access_token, audience=app_audience(request))
+    """``okta_access_token(scopes=[...], audience=None, provider=None, **claims)``: a bearer token the
+    app accepts, for the ``app`` fixture's ``OKTA_AUDIENCE`` (``provider``'s, with several) unless
+    ``audience`` is given."""
+
+    def mint(*args: Any, audience: str | None = None, provider: str | None = None, **claims: Any) -> str:
+        return okta_tokens.access_token(*args, audience=audience or app_audience(request, provider), **claims)
+
+    return mint
 
 
 class FlaskClientFixture:

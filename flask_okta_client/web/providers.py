@@ -44,11 +44,7 @@ def provider_state(name: str | None = None, app: Flask | None = None) -> OktaSta
 
 def register(app: Flask, state: OktaState) -> None:
     """Add ``state`` to the app's registrations; the one named ``"okta"`` (else the first) is the default."""
-    providers = app.extensions.setdefault(REGISTRY_KEY, {})
-    if state.name in providers:
-        raise ConfigError(f"A sign-in provider named {state.name!r} is already registered on this app: "
-                          "give each OktaClient(app, name=...) its own name")
-    providers[state.name] = state
+    app.extensions.setdefault(REGISTRY_KEY, {})[state.name] = state
     if state.name == DEFAULT_NAME or DEFAULT_KEY not in app.extensions:
         app.extensions[DEFAULT_KEY] = state
 
