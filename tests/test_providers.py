@@ -443,3 +443,27 @@ def test_flask_okta_check_names_the_named_provider_s_settings_in_its_problems(ok
     assert result.exit_code == 1
     assert "STAFF_REDIRECT_URI is 'http://localhost/wrong/callback'" in result.stderr
     assert "OKTA_" not in result.stderr
+
+
+def test_a_back_channel_logout_for_one_client_ends_only_that_registration_s_sign_ins(
+        okta_settings, okta_mock_server, tmp_path):
+    """Two clients of one issuer sharing a server-side store: the logout token for the staff
+    client ends the staff sign-in of the user, not the customer one."""
+    from tests.test_backchannel_logout import logout_token
+
+    staff_client = add_staff_client(okta_mock_server)
+    app = make_two_provider_site({**okta_settings, **staff_settings(okta_mock_server, staff_client),
+                                  "OKTA_TOKEN_STORE": str(tmp_path), "STAFF_TOKEN_STORE": str(tmp_path),
+                                  "OKTA_BACKCHANNEL_LOGOUT": True, "STAFF_BACKCHANNEL_LOGOUT": True})
+    client = app.test_client()
+    sign_in(client, okta_mock_server, "alice")
+    staff_sign_in(client, okta_mock_server, "alice")
+    signed_in = who(client)
+    assert signed_in["okta"] == signed_in["staff"] is not None
+    customer_token = logout_token(okta_mock_server, sub=signed_in["okta"], sid=None)
+    staff_token = logout_token(okta_mock_server, sub=signed_in["staff"], sid=None, aud=staff_client.client_id)
+    refused = client.post("/staff/backchannel-logout", data={"logout_token": customer_token})
+    assert refused.status_code == 400
+    assert client.post("/staff/backchannel-logout", data={"logout_token": staff_token}).status_code == 200
+    after = who(client)
+    assert after["staff"] is None and after["okta"] == signed_in["okta"]
