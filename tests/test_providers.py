@@ -467,3 +467,21 @@ def test_a_back_channel_logout_for_one_client_ends_only_that_registration_s_sign
     assert client.post("/staff/backchannel-logout", data={"logout_token": staff_token}).status_code == 200
     after = who(client)
     assert after["staff"] is None and after["okta"] == signed_in["okta"]
+
+
+def test_a_registration_without_a_cookie_costs_no_store_read(okta_settings, staff_config, okta_mock_server):
+    from cachelib import SimpleCache
+
+    class CountingCache(SimpleCache):
+        reads = 0
+
+        def get(self, key):
+            CountingCache.reads += 1
+            return super().get(key)
+
+    app = make_two_provider_site({**okta_settings, **staff_config}, STAFF_TOKEN_STORE=CountingCache())
+    client = app.test_client()
+    assert who(client)["provider"] is None
+    sign_in(client, okta_mock_server, "alice")
+    assert who(client)["provider"] == "okta"
+    assert CountingCache.reads == 0
