@@ -88,6 +88,7 @@ from .web.responses import error_response, failed_error_page_response
 from .web.session_endpoint import session_endpoint
 from .web.silent_login import silent_login_everywhere
 from .web.user import (
+    AnonymousUser,
     User,
     current_user,
     forget_user,
@@ -179,7 +180,7 @@ class OktaState:
         return request_cookie(self.cookie.name, legacy=self.name == DEFAULT_NAME)
 
     @property
-    def user(self) -> User | Any:
+    def user(self) -> User | AnonymousUser:
         """This registration's user in this request (signed in or anonymous)."""
         return state_user(self)
 
@@ -616,7 +617,7 @@ class OktaClient:
         return provider_state(self.name)
 
     @property
-    def user(self) -> User | Any:
+    def user(self) -> User | AnonymousUser:
         """The user signed in with this provider in this request (anonymous if none), whichever
         provider ``current_user`` stands for."""
         return self.state.user
