@@ -300,6 +300,7 @@ def drive(args: argparse.Namespace, origins: Sequence[str], okta: MockOktaServer
         report.phase = "provider stall"
         okta.fail_next("token", status=None, delay=args.stall, times=args.users * 2)
         time.sleep(args.stall + args.token_lifetime)
+        okta.clear_faults()  # the stall ends here: what follows sees Redis' faults only
         report.phase = "redis restart"
         redis.stop()
         time.sleep(args.redis_down)

@@ -179,3 +179,20 @@ def test_a_refresh_lock_that_redis_lost_does_not_fail_the_request(okta_settings,
     assert "refresh lock was gone" in caplog.text
     assert client.get("/protected").status_code == 200
     assert okta_mock_server.count("token") == 1
+
+
+def test_refreshed_tokens_waiting_for_the_store_are_written_when_a_request_finds_it_back(
+        okta_settings, okta_mock_server, redis_server, caplog):
+    app = slow_provider_site({**okta_settings, "OKTA_TOKEN_STORE": redis_server.url})
+    client, before = signed_in_with_a_stalled_refresh(app, okta_mock_server)
+    caplog.set_level(logging.WARNING, logger="flask_okta_client")
+
+    assert client.get("/protected").status_code == 503
+    redis_server.stop()
+    wait_for(lambda: caplog.text.count("refreshed tokens could not be stored") >= 4, "four tries to store them")
+    redis_server.start()
+    response = client.get("/protected")  # the first request after the restart
+
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert okta_mock_server.count("token") == 1
+    assert stored_user(app, client).refresh_token != before.refresh_token

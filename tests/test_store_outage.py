@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import render_template_string
 from jinja2 import ChoiceLoader, DictLoader
 
+from tests.concurrency import run_concurrently
 from tests.site import make_site, sign_in
 
 # A site layout that shows who is signed in, as most sites' layouts do.
@@ -59,3 +60,21 @@ def test_a_request_that_does_not_use_the_sign_in_does_not_open_it(okta_settings,
     response = client.get("/about")
     assert response.status_code == 200
     assert not response.headers.getlist("Set-Cookie")
+
+
+def test_every_pooled_redis_connection_works_again_after_a_restart(okta_settings, okta_mock_server, redis_server):
+    """Connections opened before the restart are found closed and opened again, not used dead:
+    the first requests after the restart, on several threads at once, all succeed."""
+    app = outage_site(okta_settings, redis_server.url)
+    browsers = [app.test_client() for _ in range(8)]
+    for browser in browsers:
+        sign_in(browser, okta_mock_server)
+
+    def load_pages() -> list[int | BaseException]:
+        return [answer if isinstance(answer, BaseException) else answer.status_code
+                for answer in run_concurrently([lambda b=b: b.get("/protected") for b in browsers])]
+
+    assert load_pages() == [200] * 8  # the pool now holds connections opened on several threads
+    redis_server.stop()
+    redis_server.start()
+    assert load_pages() == [200] * 8

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -31,8 +32,9 @@ REFRESH_RESULT_TTL = 60.0
 # ... and how long when every request waiting for it had given up (the provider was slow):
 # the session's next request takes it instead of sending the spent refresh token again.
 UNCLAIMED_REFRESH_RESULT_TTL = 600.0
-# Refreshed tokens the store could not take are offered to it again, at most this many seconds apart.
-STORE_RETRY_MAX_DELAY = 5.0
+# Refreshed tokens the store could not take are offered to it again, at most this many seconds apart,
+# and at once when a request of this process finds the store answering.
+STORE_RETRY_MAX_DELAY = 1.0
 # Exchanged tokens are fetched again this long before they expire.
 EXCHANGE_LEEWAY = 30.0
 
@@ -56,10 +58,16 @@ class SignInLifecycle:
         self.refreshes: SingleFlight[SignedInUser | None] = SingleFlight(
             remember=REFRESH_RESULT_TTL, remember_unclaimed=UNCLAIMED_REFRESH_RESULT_TTL
         )
+        #: Notified when a request reads the store while refreshed tokens wait to be written to it.
+        self._store_answered = threading.Condition()
+        self._writes_waiting = 0
 
     def current(self, cookie: SignInCookie) -> SignedInUser | None:
         """The live sign-in; an idle or too old one is removed (server-side entry included)."""
         user = self.store.load(cookie)
+        if self._writes_waiting:
+            with self._store_answered:
+                self._store_answered.notify_all()
         if user is None:
             return None
         now = time.time()
@@ -164,7 +172,7 @@ class SignInLifecycle:
                     raise
                 log.warning("okta: refreshed tokens could not be stored (%s); trying again in %.1f s",
                             exc.error, delay)
-            time.sleep(delay)
+            self._wait_for_store(delay)
             delay = min(delay * 2, STORE_RETRY_MAX_DELAY)
             try:
                 current = self.store.load(cookie)
@@ -174,6 +182,15 @@ class SignInLifecycle:
                 log.warning("okta: the session changed while its refreshed tokens waited for the store; "
                             "dropping them")
                 return
+
+    def _wait_for_store(self, delay: float) -> None:
+        """Wait ``delay`` seconds, or until a request of this process has read the store."""
+        with self._store_answered:
+            self._writes_waiting += 1
+            try:
+                self._store_answered.wait(delay)
+            finally:
+                self._writes_waiting -= 1
 
     def cached_exchange(self, user: SignedInUser, key: str) -> Mapping[str, Any] | None:
         token = user.exchanged.get(key)

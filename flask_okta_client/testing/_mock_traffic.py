@@ -105,6 +105,10 @@ class Traffic:
         with self._lock:
             return Counter(self._counts)
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def reset(self) -> None:
         with self._lock:
             self._log.clear()

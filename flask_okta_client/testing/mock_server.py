@@ -199,6 +199,10 @@ class MockOktaServer:
         """
         self._traffic.inject(endpoint, Fault(status, body, delay, times, dict(headers or {}), reset))
 
+    def clear_faults(self) -> None:
+        """Drop the faults not used yet; the request log and counts stay."""
+        self._traffic.clear_faults()
+
     def held(self) -> dict[str, int]:
         """How many ``codes``, ``tokens``, ``pushed`` requests, ``pending`` sign-ins and used assertion
         ``jtis`` the server holds; expired ones are purged as new ones arrive."""
