@@ -129,6 +129,22 @@ def test_reads_under_the_refresh_lock_go_to_redis(okta_settings, okta_mock_serve
         assert commands_during(redis_url, lambda: state.store.load(cookie)) == []
 
 
+def test_copies_work_where_select_has_no_poll(okta_settings, okta_mock_server, redis_url, monkeypatch):
+    import select
+
+    monkeypatch.delattr(select, "poll")  # Windows, or gevent's patched select
+    config = {"OKTA_TOKEN_STORE": redis_url, "OKTA_SCOPES": OFFLINE_SCOPES}
+    instance_a, instance_b = make_site(okta_settings, **config), make_site(okta_settings, **config)
+    browser_a, browser_b = instance_a.test_client(), instance_b.test_client()
+    sign_in(browser_a, okta_mock_server)
+    share_cookies(browser_a, browser_b)
+    warm(instance_b, browser_b)
+    assert commands_during(redis_url, lambda: browser_b.get("/protected")) == []
+
+    browser_a.post("/logout", data={"csrf_token": csrf_token(browser_a)})
+    assert browser_b.get("/protected").status_code == 302
+
+
 # -- an unhealthy invalidation connection ------------------------------------------
 
 

@@ -132,6 +132,22 @@ def _stop_all(listeners: dict[int, _Listener]) -> None:
         listener.stop(wait=False)
 
 
+def readable(fds: list[int], timeout: float) -> set[int]:
+    """Which of these descriptors have something to read (or are closed), waiting up to ``timeout`` s.
+
+    ``poll`` where there is one; ``select`` on Windows and under gevent, which have none.
+    """
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        return {fd for fd, _ in poller.poll(timeout * 1000)}
+    try:
+        return set(select.select(fds, [], [], timeout)[0])
+    except ValueError as exc:  # a descriptor closed meanwhile
+        raise OSError(str(exc)) from None
+
+
 class TrackingRefused(Exception):
     """This Redis does not do client-side caching for us."""
 
@@ -173,11 +189,13 @@ class _Listener:
         if watch is None:
             return None
         fd, epoch = watch
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
         # Checked in this order: a message the thread has taken off the socket is still being
         # handled while ``_draining`` is set.
-        if poller.poll(0) or self._draining or time.monotonic() - self._confirmed_at > SILENCE_LIMIT:
+        try:
+            pending = readable([fd], 0)
+        except OSError:  # closed by the thread meanwhile: it is going dark
+            return None
+        if pending or self._draining or time.monotonic() - self._confirmed_at > SILENCE_LIMIT:
             return None
         return epoch
 
@@ -237,9 +255,6 @@ class _Listener:
         connection.send_command("SUBSCRIBE", CHANNEL)
         connection.read_response()
         sock = connection._sock
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        poller.register(self._waker[0], select.POLLIN)
         pings: dict[bytes, float] = {}
         sequence = 0
         self._draining = False
@@ -254,8 +269,7 @@ class _Listener:
                 next_ping = now + PING_INTERVAL
             if now - self._confirmed_at > RECONNECT_AFTER:
                 raise TimeoutError("Redis stopped answering pings")
-            ready = {fd for fd, _ in poller.poll(max(0.0, next_ping - now) * 1000)}
-            if sock.fileno() in ready:
+            if sock.fileno() in readable([sock.fileno(), self._waker[0].fileno()], max(0.0, next_ping - now)):
                 self._draining = True
                 while connection.can_read(timeout=0):
                     self._handle(connection.read_response(), pings)
