@@ -135,6 +135,8 @@ def require_signed_in_user(state: Any, requirements: ClaimRequirements | None,
         refresh_or_sign_out(state)
     except SessionEnded as error:
         return sign_in_again(state, error, step_up, route_params)
+    if step_up is None and requirements is None:
+        return None
     claims = state.user.claims
     if step_up is not None and unmet_authentication(state, step_up, claims) is not None:
         return sign_in_again(state, insufficient_authentication(step_up), step_up, route_params)

@@ -149,10 +149,11 @@ def active_state() -> OktaState | None:
     """This request's active registration: the guarding one, the one whose blueprint serves,
     else the first the browser is signed in with (one without a sign-in cookie costs nothing);
     ``None`` when there is none."""
-    environ = request.environ
-    state = environ.get(ACTIVE_KEY)
-    if state is not None:
-        return state
+    return request.environ.get(ACTIVE_KEY) or unguarded_state()
+
+
+def unguarded_state() -> OktaState | None:
+    """The active registration of a request no guard marked (see :func:`active_state`)."""
     providers = registrations()
     if len(providers) == 1:
         return next(iter(providers.values()))
@@ -166,9 +167,13 @@ def active_state() -> OktaState | None:
 
 
 def load_user() -> User | AnonymousUser:
-    """``current_user``: the user of the active registration, or anonymous."""
-    state = active_state()
-    return AnonymousUser() if state is None else state_user(state)
+    """``current_user``: the user of the active registration, or anonymous (read on every
+    access, so the common case, a guarded view's user already loaded, takes two lookups)."""
+    environ = request.environ
+    state = environ.get(ACTIVE_KEY) or unguarded_state()
+    if state is None:
+        return AnonymousUser()
+    return environ.get(USER_KEY + state.name) or state_user(state)
 
 
 def leave_unloaded_user_anonymous() -> None:
