@@ -6,13 +6,16 @@ answer by revoking the whole grant)."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 
 import pytest
 
 from flask_okta_client import ConfigError
-from flask_okta_client.protocol.singleflight import SingleFlight
+from flask_okta_client.protocol.singleflight import SingleFlight, TooManyCalls
+from flask_okta_client.sessions import lifecycle
 from tests.lifecycle_helpers import (
     OFFLINE_SCOPES,
     expire_access_token,
@@ -196,3 +199,63 @@ def test_refreshed_tokens_waiting_for_the_store_are_written_when_a_request_finds
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     assert okta_mock_server.count("token") == 1
     assert stored_user(app, client).refresh_token != before.refresh_token
+
+
+# -- a bounded pool of refresh threads --------------------------------------------------
+
+
+def test_single_flight_runs_at_most_its_pool_of_calls_in_the_background_and_queues_none():
+    flight: SingleFlight[str] = SingleFlight(background=2)
+    release = threading.Event()
+    started = []
+    threads = set()
+
+    def slow(name: str) -> str:
+        started.append(name)
+        threads.add(threading.current_thread())
+        release.wait(10)
+        return name
+
+    for key in ("a", "b"):
+        with pytest.raises(TimeoutError):
+            flight.run(key, lambda key=key: slow(key), wait=0.05)
+    with pytest.raises(TooManyCalls):
+        flight.run("c", lambda: slow("c"), wait=0.05)
+    with pytest.raises(TooManyCalls):
+        flight.run("c", lambda: slow("c"), wait=0.05)  # refused again, not queued behind the first refusal
+    assert sorted(started) == ["a", "b"] and len(threads) == 2
+    release.set()
+    wait_for(lambda: flight.run("a", lambda: "again", wait=1) == "a", "the first calls to end")
+    assert flight.run("c", lambda: slow("c"), wait=1) == "c"  # the pool has room again
+    assert len(threads) == 2  # on one of its two threads
+
+
+def test_single_flight_starts_background_calls_in_a_forked_child():
+    flight: SingleFlight[str] = SingleFlight(background=1)
+    assert flight.run("parent", lambda: "parent", wait=5) == "parent"  # the pool exists, with a thread
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        signal.alarm(10)  # a call that never starts must not hang the test run
+        os._exit(0 if flight.run("child", lambda: "child", wait=5) == "child" else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_refresh_beyond_the_pool_answers_503_without_being_sent(okta_settings, okta_mock_server, monkeypatch):
+    monkeypatch.setattr(lifecycle, "MAX_BACKGROUND_REFRESHES", 1)
+    app = slow_provider_site(okta_settings)
+    first, second = app.test_client(), app.test_client()
+    for browser in (first, second):
+        sign_in(browser, okta_mock_server)
+        expire_access_token(app, browser)
+    okta_mock_server.reset()
+    okta_mock_server.fail_next("token", status=None, delay=STALL)
+
+    assert first.get("/protected").status_code == 503  # its refresh goes on, in the pool's one thread
+    refused = second.get("/protected", headers={"Accept": "application/json"})
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "1"
+    assert okta_mock_server.count("token") == 1  # the second refresh was not sent
+    assert first_answer_but_503(first).status_code == 200
+    assert first_answer_but_503(second).status_code == 200
+    assert okta_mock_server.count("token") == 2

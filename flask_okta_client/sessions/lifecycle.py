@@ -17,7 +17,7 @@ from ..errors import (
     TokenValidationError,
 )
 from ..protocol.client import GrantError, ProviderClient
-from ..protocol.singleflight import SingleFlight
+from ..protocol.singleflight import SingleFlight, TooManyCalls
 from ..protocol.verifier import TokenVerifier
 from .cookie import SignInCookie
 from .logout import LogoutRegistry
@@ -35,6 +35,9 @@ UNCLAIMED_REFRESH_RESULT_TTL = 600.0
 # Refreshed tokens the store could not take are offered to it again, at most this many seconds apart,
 # and at once when a request of this process finds the store answering.
 STORE_RETRY_MAX_DELAY = 1.0
+# Refreshes waiting for the provider at once in one process, at most: a provider stall under load
+# cannot make threads without end; a refresh beyond these answers 503 without being sent.
+MAX_BACKGROUND_REFRESHES = 32
 # Exchanged tokens are fetched again this long before they expire.
 EXCHANGE_LEEWAY = 30.0
 
@@ -56,7 +59,8 @@ class SignInLifecycle:
         self.client = client
         self.verifier = verifier
         self.refreshes: SingleFlight[SignedInUser | None] = SingleFlight(
-            remember=REFRESH_RESULT_TTL, remember_unclaimed=UNCLAIMED_REFRESH_RESULT_TTL
+            remember=REFRESH_RESULT_TTL, remember_unclaimed=UNCLAIMED_REFRESH_RESULT_TTL,
+            background=MAX_BACKGROUND_REFRESHES,
         )
         #: Notified when a request reads the store while refreshed tokens wait to be written to it.
         self._store_answered = threading.Condition()
@@ -94,7 +98,7 @@ class SignInLifecycle:
 
         One token request per refresh token, however many requests and processes ask:
         the store's lock orders processes, :class:`SingleFlight` shares one outcome
-        between threads. The refresh runs in a thread of its own: when the provider is
+        between threads. The refresh runs in a thread of a bounded pool: when the provider is
         slower than ``OKTA_HTTP_TIMEOUT`` this request answers 503, and the refresh goes
         on for up to ``OKTA_REFRESH_TIMEOUT``, so its outcome is kept (see :meth:`_refresh`)
         rather than the spent refresh token being sent again.
@@ -110,6 +114,11 @@ class SignInLifecycle:
             log.warning("okta: the refresh is taking longer than %g s; answering 503 while it goes on "
                         "for up to %g s", self.config.http_timeout, self.config.refresh_timeout)
             raise ProviderUnavailable(reason="the refresh is still waiting for the provider") from None
+        except TooManyCalls:
+            log.warning("okta: %d refreshes are waiting for the provider already; answering 503 without "
+                        "sending this one", self.refreshes.background)
+            raise ProviderUnavailable(retry_after=self.config.http_timeout,
+                                      reason="too many refreshes are waiting for the provider") from None
         if refreshed is None:
             self.store.clear(cookie)
             raise SessionEnded("Your session has ended. Please sign in again.")
