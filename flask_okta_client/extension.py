@@ -361,8 +361,10 @@ class OktaState:
         token = {"access_token": result.access_token, "expires_at": result.expires_at, "scope": result.scope,
                  "issued_token_type": result.issued_token_type, "token_type": result.token_type}
         updated = stored.with_exchanged(key, token)
-        self.store.save(self.sign_in_cookie(), updated)
-        user = set_user(self.name, updated)
+        if self.store.replace(self.sign_in_cookie(), stored, updated):  # kept unless refreshed meanwhile
+            user = set_user(self.name, updated)
+        else:
+            user = self.user
         signals.token_exchanged.send(current_app._get_current_object(), user=user, audience=audience,
                                      **signal_args(self))
         return token

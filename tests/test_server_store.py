@@ -7,6 +7,7 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -290,3 +291,44 @@ def test_signing_out_reads_the_sign_in_once(okta_settings, okta_mock_server, red
     assert {name.removeprefix("cmdstat_"): stat["calls"] for name, stat in stats.items()
             if "resetstat" not in name} == {"get": 1, "del": 1}
     assert client.get("/protected").status_code == 302
+
+
+@pytest.mark.parametrize("store", ["redis", "directory"])
+def test_rolling_the_idle_clock_never_undoes_a_refresh_stored_meanwhile(okta_settings, okta_mock_server, request,
+                                                                         tmp_path, monkeypatch, store):
+    """A page that read the sign-in before another instance refreshed it rolls the idle clock after:
+    the old tokens must not come back (their spent refresh token would end the session)."""
+    location = request.getfixturevalue("redis_url") if store == "redis" else str(tmp_path / "tokens")
+    settings = {**okta_settings, "OKTA_TOKEN_STORE": location, "OKTA_SCOPES": OFFLINE_SCOPES}
+    first, second = make_site(settings), make_site(settings)
+    browser = first.test_client()
+    sign_in(browser, okta_mock_server)
+    change_stored_user(first, browser, expires_at=time.time() - 5, last_seen_at=time.time() - 120)
+    other_tab = second.test_client()
+    share_cookies(browser, other_tab)
+
+    read, go_on = threading.Event(), threading.Event()
+    first_store = first.extensions["okta"].store
+    load = first_store.load
+
+    def load_then_wait(cookie):
+        user = load(cookie)
+        read.set()
+        go_on.wait(10)
+        return user
+
+    monkeypatch.setattr(first_store, "load", load_then_wait)
+    pages = []
+    page = threading.Thread(target=lambda: pages.append(browser.get("/")))  # reads the sign-in: rolls the clock
+    page.start()
+    assert read.wait(10)
+    tokens_before = okta_mock_server.count("token")
+    assert other_tab.get("/protected").status_code == 200  # the other instance refreshes meanwhile
+    refreshed = stored_user(second, other_tab)
+    go_on.set()
+    page.join(10)
+
+    assert pages[0].get_data(as_text=True).startswith("home 00u")
+    assert stored_user(second, other_tab).refresh_token == refreshed.refresh_token
+    assert browser.get("/protected").status_code == 200
+    assert okta_mock_server.count("token") == tokens_before + 1  # one refresh, never the spent token again

@@ -85,8 +85,9 @@ class SignInLifecycle:
             self.store.clear(cookie)
             return None
         if now - user.last_seen_at > min(TOUCH_INTERVAL, self.config.session_idle_timeout / 10):
-            user = user.touched(now)
-            self.store.save(cookie, user)
+            touched = user.touched(now)
+            if self.store.replace(cookie, user, touched):  # never over a refresh stored meanwhile
+                user = touched
         return user
 
     def refresh_due(self, user: SignedInUser) -> bool:

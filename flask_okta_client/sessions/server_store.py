@@ -153,6 +153,55 @@ class ServerSideTokenStore:
             elif self.cache.has(key):
                 self.cache.set(key, sealed, timeout=self.lifetime)
 
+    def replace(self, cookie: SignInCookie, loaded: SignedInUser, updated: SignedInUser) -> bool:
+        """Write ``updated`` only while the entry still holds ``loaded``, so a refresh stored meanwhile
+        (another thread or instance) is never undone: atomically with Redis (a transaction watching the
+        entry) and with a directory (under the entry's lock, which refreshes hold, not waited for);
+        other caches compare just before writing."""
+        handle = _handle(cookie)
+        if handle is None:
+            return False
+        key = self.cache_key(handle)
+        sealed = self.sealer.seal(updated, handle.encode())
+        with self._reachable(), self._changing([key]):
+            if self.redis is not None:
+                return self._replace_watched(key, handle, loaded, sealed)
+            if self.lock_dir is None:
+                return self._replace_if_holding(key, handle, loaded, sealed)
+            lock = self._file_lock(handle, timeout=0)
+            try:
+                lock.acquire()
+            except Timeout:
+                return False  # a refresh holds it, and will store a newer entry
+            try:
+                return self._replace_if_holding(key, handle, loaded, sealed)
+            finally:
+                lock.release()
+
+    def _replace_watched(self, key: str, handle: str, loaded: SignedInUser, sealed: Any) -> bool:
+        from redis.exceptions import WatchError
+
+        name = self.redis_key(key)
+        with self.redis.pipeline() as transaction:
+            try:
+                transaction.watch(name)
+                raw = transaction.get(name)
+                if raw is None or self.sealer.open(self.cache.serializer.loads(raw), handle.encode()) != loaded:
+                    return False
+                transaction.multi()
+                transaction.set(name, self.cache.serializer.dumps(sealed), ex=self.lifetime, xx=True)
+                transaction.execute()
+            except WatchError:  # written meanwhile
+                return False
+        return True
+
+    def _replace_if_holding(self, key: str, handle: str, loaded: SignedInUser, sealed: Any) -> bool:
+        current = self.cache.get(key)
+        if current is None or self.sealer.open(current, handle.encode()) != loaded:
+            return False
+        self.cache.set(key, sealed, timeout=self.lifetime)
+        return True
+
     def clear(self, cookie: SignInCookie) -> None:
         handle = _handle(cookie)
         cookie.clear()
@@ -196,11 +245,10 @@ class ServerSideTokenStore:
         if handle is None:
             yield
             return
-        digest = hashlib.sha256(handle.encode()).hexdigest()[:32]
         if self.redis is not None:
             with self._reachable():
-                lock = self.redis.lock(self.redis_key(f"refresh-lock:{digest}"), timeout=self.lock_timeout,
-                                       blocking_timeout=self.lock_timeout)
+                lock = self.redis.lock(self.redis_key(f"refresh-lock:{lock_digest(handle)}"),
+                                       timeout=self.lock_timeout, blocking_timeout=self.lock_timeout)
                 acquired = lock.acquire()
             if not acquired:
                 raise StoreUnavailable("Your session is busy. Please try again in a moment.")
@@ -209,7 +257,7 @@ class ServerSideTokenStore:
             finally:
                 release_quietly(lock, self.lock_timeout)
         elif self.lock_dir is not None:
-            lock = FileLock(self.lock_dir / f"okta-refresh-{digest}.lock", timeout=self.lock_timeout)
+            lock = self._file_lock(handle, timeout=self.lock_timeout)
             try:
                 lock.acquire()
             except Timeout:
@@ -220,6 +268,16 @@ class ServerSideTokenStore:
                 lock.release()
         else:
             yield
+
+    def _file_lock(self, handle: str, timeout: float) -> FileLock:
+        """The directory store's lock of one sign-in's entry."""
+        assert self.lock_dir is not None
+        return FileLock(self.lock_dir / f"okta-refresh-{lock_digest(handle)}.lock", timeout=timeout)
+
+
+def lock_digest(handle: str) -> str:
+    """What names a sign-in's lock: a digest of its handle (never the handle itself)."""
+    return hashlib.sha256(handle.encode()).hexdigest()[:32]
 
 
 def release_quietly(lock: Any, timeout: float) -> None:

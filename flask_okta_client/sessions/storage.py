@@ -126,6 +126,10 @@ class TokenStore(Protocol):
     def save(self, cookie: SignInCookie, user: SignedInUser) -> None:
         """Store ``user`` for this cookie (replacing what was there)."""
 
+    def replace(self, cookie: SignInCookie, loaded: SignedInUser, updated: SignedInUser) -> bool:
+        """Store ``updated`` in place of ``loaded``, the sign-in this request read, unless the store
+        holds another one by now (a refresh made meanwhile): then nothing is written (False)."""
+
     def clear(self, cookie: SignInCookie) -> None:
         """Forget this cookie's sign-in, here and in any server-side entry."""
 
