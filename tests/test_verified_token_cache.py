@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+import pytest
+
 from flask_okta_client.protocol.bearer import VerifiedToken, VerifiedTokenCache
 
 LEEWAY = 60.0
@@ -61,6 +63,29 @@ def test_the_least_recently_used_entry_is_evicted_first():
     cache.put("d", entry(2_000_000.0))
     assert cache.get("b", LEEWAY) is None
     assert all(cache.get(name, LEEWAY) is not None for name in ("a", "c", "d"))
+
+
+@pytest.mark.parametrize("size", [2, 3, 10, 11])
+def test_an_entry_used_within_the_last_half_size_insertions_is_never_evicted(size):
+    cache = VerifiedTokenCache(size, Clock())
+    cache.put("hot", entry(2_000_000.0))
+    for i in range(10 * size):
+        if i % (size // 2) == 0:
+            assert cache.get("hot", LEEWAY) is not None, i
+        cache.put(f"cold-{i}", entry(2_000_000.0))
+    assert len(cache) == size
+
+
+def test_a_hit_soon_after_insertion_leaves_the_entry_where_it_is():
+    cache = VerifiedTokenCache(10, Clock())
+    cache.put("once", entry(2_000_000.0))
+    for i in range(4):
+        cache.put(f"cold-{i}", entry(2_000_000.0))
+    assert cache.get("once", LEEWAY) is not None  # used, but recently inserted: left where it is
+    for i in range(4, 10):
+        cache.put(f"cold-{i}", entry(2_000_000.0))
+    assert cache.get("once", LEEWAY) is None
+    assert len(cache) == 10
 
 
 def test_an_expired_entry_is_dropped_when_it_is_asked_for():

@@ -117,10 +117,9 @@ class TokenVerifier:
     def verify_access_token(self, token: str | bytes, *, audience: str | None = None) -> dict[str, Any]:
         """A JWT access token for ``audience`` (default ``OKTA_AUDIENCE``) with a ``sub``; returns the claims."""
         _, claims = self.verified_claims(token, self.access_token_algorithms())
-        rules.check_issuer(claims, self.config.issuer)
-        rules.check_audience(claims, audience or self.config.audience)
-        rules.check_subject(claims)  # RFC 9068 §2.2
-        rules.check_times(claims, now=self.clock(), leeway=self.config.clock_skew)
+        config = self.config
+        rules.check_access_token_claims(claims, issuer=config.issuer, audience=audience or config.audience,
+                                        now=self.clock(), leeway=config.clock_skew)
         return claims
 
     def verify_logout_token(self, token: str) -> dict[str, Any]:

@@ -269,15 +269,14 @@ def presented_token(state: Any, req: Request, header: str | None,
         verified = state.access_tokens.validate(header_token(header), audience)
     except (NotAuthenticated, TokenValidationError) as error:
         raise (dpop_challenge(error, state) if dpop else _bearer_refusal(error)) from None
-    return unbound(verified, state), False
-
-
-def unbound(verified: VerifiedToken, state: Any) -> VerifiedToken:
-    """``verified``, sent as a bearer token; a DPoP-bound one may have been stolen: the client must come
-    back with DPoP."""
     if verified.jkt is not None:
-        raise dpop_challenge(bound_token_sent_as_bearer(), state)
-    return verified
+        raise bound_token_refusal(state)
+    return verified, False
+
+
+def bound_token_refusal(state: Any) -> OktaError:
+    """A DPoP-bound token sent as a bearer token may have been stolen: the client must come back with DPoP."""
+    return dpop_challenge(bound_token_sent_as_bearer(), state)
 
 
 def require_bearer_token(scopes: frozenset[str], audience: str | None,
@@ -305,7 +304,8 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
             verified = state.access_tokens.validate(token, audience)
         except TokenValidationError as error:
             raise _bearer_refusal(error) from None
-        unbound(verified, state)
+        if verified.jkt is not None:
+            raise bound_token_refusal(state)
     else:
         verified, dpop = presented_token(state, req, header, audience)
     if not scopes <= verified.scopes:
