@@ -18,6 +18,7 @@ from flask_okta_client.protocol.singleflight import SingleFlight, TooManyCalls
 from flask_okta_client.sessions import lifecycle
 from tests.lifecycle_helpers import (
     OFFLINE_SCOPES,
+    change_stored_user,
     expire_access_token,
     share_cookies,
     stored_user,
@@ -259,3 +260,22 @@ def test_a_refresh_beyond_the_pool_answers_503_without_being_sent(okta_settings,
     assert first_answer_but_503(first).status_code == 200
     assert first_answer_but_503(second).status_code == 200
     assert okta_mock_server.count("token") == 2
+
+
+def test_cookie_store_a_page_rolling_the_idle_clock_keeps_the_tokens_this_process_refreshed(okta_settings,
+                                                                                             okta_mock_server):
+    """Two tabs send the same old cookie: one refreshes, the other only rolls the idle clock. The
+    second response must not bring back the spent refresh token, whichever response comes last."""
+    app = make_site(okta_settings, OKTA_SCOPES=OFFLINE_SCOPES)
+    browser = app.test_client()
+    sign_in(browser, okta_mock_server)
+    change_stored_user(app, browser, expires_at=time.time() - 5, last_seen_at=time.time() - 120)
+    other_tab = app.test_client()
+    share_cookies(browser, other_tab)
+
+    assert other_tab.get("/protected").status_code == 200  # refreshes
+    refreshed = stored_user(app, other_tab)
+    assert browser.get("/").get_data(as_text=True).startswith("home 00u")  # read the old cookie
+
+    assert stored_user(app, browser).refresh_token == refreshed.refresh_token
+    assert stored_user(app, browser).last_seen_at > time.time() - 60

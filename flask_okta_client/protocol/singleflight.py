@@ -103,6 +103,17 @@ class SingleFlight(Generic[T]):
                 call.keep_until = min(call.keep_until, time.monotonic() + self.remember)
         return result
 
+    def finished(self, key: Hashable) -> T | None:
+        """The remembered result for ``key``, taken as :meth:`run` would take it, if there is one;
+        nothing is started."""
+        with self._lock:
+            self._forget_finished(time.monotonic())
+            call = self._calls.get(key)
+            if call is None or call.keep_until is None:
+                return None
+            call.keep_until = min(call.keep_until, time.monotonic() + self.remember)
+        return call.future.result()
+
     def _start(self, key: Hashable, call: _Call[T], fn: Callable[[], T]) -> None:
         """Run the call in the background, or fail it (for every caller) when no thread is free."""
         try:

@@ -85,10 +85,17 @@ class SignInLifecycle:
             self.store.clear(cookie)
             return None
         if now - user.last_seen_at > min(TOUCH_INTERVAL, self.config.session_idle_timeout / 10):
-            touched = user.touched(now)
+            touched = self._refreshed_here(user).touched(now)
             if self.store.replace(cookie, user, touched):  # never over a refresh stored meanwhile
                 user = touched
         return user
+
+    def _refreshed_here(self, user: SignedInUser) -> SignedInUser:
+        """``user``, or what this process refreshed it into already: a cookie that still carries the
+        spent refresh token (another request's response brought the new one) is not written back."""
+        if user.refresh_token is None:
+            return user
+        return self.refreshes.finished(refresh_key(user.refresh_token)) or user
 
     def refresh_due(self, user: SignedInUser) -> bool:
         return user.expires_at is not None and user.expires_at - self.config.refresh_leeway <= time.time()
@@ -106,7 +113,7 @@ class SignInLifecycle:
         """
         if user.refresh_token is None or not (force or self.refresh_due(user)):
             return user
-        key = hashlib.sha256(user.refresh_token.encode()).digest()
+        key = refresh_key(user.refresh_token)
         detached = SignInCookie(cookie.value)  # the background refresh may outlive this request
         try:
             refreshed = self.refreshes.run(key, lambda: self._refresh(detached, user, force),
@@ -210,6 +217,11 @@ class SignInLifecycle:
         if isinstance(expires_at, (int, float)) and expires_at - EXCHANGE_LEEWAY <= time.time():
             return None
         return token
+
+
+def refresh_key(refresh_token: str) -> bytes:
+    """How a refresh is known to :class:`SingleFlight`: a digest of the refresh token it spends."""
+    return hashlib.sha256(refresh_token.encode()).digest()
 
 
 def check_same_sign_in(original: Mapping[str, Any], refreshed: Mapping[str, Any]) -> None:
