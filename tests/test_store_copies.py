@@ -208,23 +208,30 @@ def test_after_a_restart_that_lost_the_data_no_copy_from_before_is_served(okta_s
 
 
 def test_after_a_restart_that_kept_the_data_the_sign_in_goes_on_and_copies_resume(okta_settings, okta_mock_server,
-                                                                                  redis_server):
+                                                                                  redis_server, caplog):
     app, browser = warm_site(okta_settings, okta_mock_server, redis_server.url)
-    redis_server.stop()
-    redis_server.start()
-    assert browser.get("/protected").status_code == 200
-    wait_until_live(app.extensions["okta"].store)
+    with caplog.at_level(logging.INFO, logger="flask_okta_client"):
+        redis_server.stop()
+        time.sleep(1)  # the listener tries to reconnect several times meanwhile
+        redis_server.start()
+        assert browser.get("/protected").status_code == 200
+        wait_until_live(app.extensions["okta"].store)
+    assert caplog.text.count("invalidation connection failed") == 1  # once per outage, not per attempt
+    assert caplog.text.count("invalidations are back") == 1
     browser.get("/protected")
     assert commands_during(redis_server.url, lambda: browser.get("/protected")) == []
 
 
+@pytest.mark.parametrize("refused", [
+    {"channels": ["*"], "commands": ["+@all", "-client"]},  # a managed service without CLIENT commands
+    {"channels": [], "commands": ["+@all"]},  # no Pub/Sub channel allowed: SUBSCRIBE refused
+])
 def test_a_redis_that_refuses_client_tracking_is_logged_once_and_every_request_reads_it(okta_settings,
                                                                                        okta_mock_server, redis_url,
-                                                                                       caplog):
+                                                                                       caplog, refused):
     server = redis.Redis.from_url(redis_url)
     user, password = f"site-{secrets.token_hex(4)}", secrets.token_hex(16)
-    server.acl_setuser(user, enabled=True, passwords=[f"+{password}"], keys=["*"], channels=["*"],
-                       commands=["+@all", "-client"])
+    server.acl_setuser(user, enabled=True, passwords=[f"+{password}"], keys=["*"], reset_channels=True, **refused)
     url = redis_url.replace("redis://", f"redis://{user}:{password}@")
     app = make_site(okta_settings, OKTA_TOKEN_STORE=url)
     browser = app.test_client()

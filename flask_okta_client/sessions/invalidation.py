@@ -162,6 +162,7 @@ class _Listener:
         self._watch: tuple[int, int] | None = None  # (connection's socket, live epoch) while tracking
         self._draining = False  # the thread is reading messages off the socket
         self._confirmed_at = float("-inf")  # when the last ping Redis answered was sent
+        self._failing = False  # the last attempt failed (logged once until tracking again)
         self._stopping = threading.Event()
         self._waker = socket.socketpair()
         self._thread: threading.Thread | None = None
@@ -205,25 +206,23 @@ class _Listener:
         import redis
 
         delay = RETRY_DELAYS[0]
-        failing = False
         try:
             while not self._stopping.is_set():
                 connection = None
                 try:
                     connection = self._connect(redis)
-                    if failing:
-                        log.info("okta: token store invalidations are back; signed-in requests use copies again")
-                    failing, delay = False, RETRY_DELAYS[0]
                     self._listen(connection, redis)
                 except TrackingRefused as exc:
                     log.warning("okta: Redis refused client-side caching (%s); every signed-in request "
                                 "reads the token store", exc)
                     return
-                except (redis.RedisError, OSError) as exc:
-                    if not failing and not self._stopping.is_set():
+                except Exception as exc:  # Redis errors, socket errors, anything unexpected: start again
+                    if self._watch is not None:  # it was tracking: a new outage
+                        delay = RETRY_DELAYS[0]
+                    if not self._failing and not self._stopping.is_set():
                         log.warning("okta: the token store's invalidation connection failed (%s); signed-in "
                                     "requests read Redis until it is back", type(exc).__name__)
-                    failing = True
+                    self._failing = True
                 finally:
                     self._go_dark()
                     if connection is not None:
@@ -250,16 +249,19 @@ class _Listener:
             connection.send_command("CLIENT", "TRACKING", "on", "REDIRECT", client_id, "BCAST", "PREFIX",
                                     self.prefix)
             connection.read_response()
+            connection.send_command("SUBSCRIBE", CHANNEL)
+            connection.read_response()
         except redis.ResponseError as exc:  # unknown command, NOPERM, ...
             raise TrackingRefused(str(exc)) from None
-        connection.send_command("SUBSCRIBE", CHANNEL)
-        connection.read_response()
         sock = connection._sock
         pings: dict[bytes, float] = {}
         sequence = 0
         self._draining = False
         self._confirmed_at = next_ping = time.monotonic()
         self._watch = (sock.fileno(), self.copies.go_live())
+        if self._failing:
+            log.info("okta: token store invalidations are back; signed-in requests use copies again")
+            self._failing = False
         while not self._stopping.is_set():
             now = time.monotonic()
             if now >= next_ping:
@@ -282,7 +284,7 @@ class _Listener:
             if keys is None:  # FLUSHDB, FLUSHALL
                 self.copies.forget_all()
             else:
-                self.copies.forget(key.decode() for key in keys)
+                self.copies.forget(key.decode(errors="surrogateescape") for key in keys)
         elif kind == b"pong" and len(message) == 2:
             sent = pings.pop(message[1], None)
             if sent is not None:
