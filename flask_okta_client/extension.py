@@ -142,7 +142,8 @@ class OktaState:
             lambda: self.metadata.get()["jwks_uri"], self.http, config.jwks_ttl, config.jwks_refresh_cooldown
         )
         self.verifier = TokenVerifier(config, self.metadata, self.jwks)
-        self.dpop = DPoPSigner(config.dpop_key, config.dpop_algorithm, self.dpop_algorithms) if config.dpop else None
+        self.dpop = DPoPSigner(config.dpop_key, config.dpop_algorithm, self.dpop_algorithms,
+                               config.setting) if config.dpop else None
         self.client = ProviderClient(config, self.metadata, self.http, dpop=self.dpop)
         self.grants = Grants(config, self.client, self.http)
         # Seals and logout records of a named registration are its own, even beside another

@@ -65,6 +65,12 @@ def make_two_provider_site(settings: dict[str, Any], **config: Any) -> Flask:
     def staff_admins() -> str:
         return "admins"
 
+    @app.post("/staff-refresh")
+    @staff.login_required
+    def staff_refresh() -> Any:
+        refreshed = staff.refresh()
+        return jsonify(provider=refreshed.provider, staff=refreshed.access_token, okta=provider_user().access_token)
+
     @app.get("/api/staff")
     @bearer_token_required(provider="staff", scopes=["openid"])
     def staff_api() -> Any:

@@ -485,3 +485,30 @@ def test_a_registration_without_a_cookie_costs_no_store_read(okta_settings, staf
     sign_in(client, okta_mock_server, "alice")
     assert who(client)["provider"] == "okta"
     assert CountingCache.reads == 0
+
+
+def test_the_named_instance_refreshes_its_own_sign_in_only(okta_settings, staff_config, okta_mock_server,
+                                                          staff_server):
+    app = make_two_provider_site({**okta_settings, **staff_config}, OKTA_SCOPES="openid email offline_access",
+                                 STAFF_SCOPES="openid email offline_access")
+    client = app.test_client()
+    sign_in(client, okta_mock_server, "alice")
+    staff_sign_in(client, staff_server, "sam")
+    first = client.post("/staff-refresh").get_json()
+    second = client.post("/staff-refresh").get_json()
+    assert first["provider"] == second["provider"] == "staff"
+    assert second["staff"] != first["staff"]
+    assert second["okta"] == first["okta"]
+    assert staff_server.count("token") == 3 and okta_mock_server.count("token") == 1
+
+
+def test_settings_found_wrong_on_first_use_are_named_as_the_registration_reads_them(app, staff_server):
+    from flask_okta_client.protocol.dpop import DPoPKey, DPoPSigner
+
+    staff = app.extensions["okta_providers"]["staff"]
+    with app.app_context(), pytest.raises(ConfigError, match="^STAFF_PRIVATE_KEY is not set"):
+        staff.grants.jwt_bearer()
+    key = DPoPKey.generate("ES256").key.as_dict(private=True)
+    signer = DPoPSigner(key, None, lambda: ["RS256"], staff.config.setting)
+    with pytest.raises(ConfigError, match="^STAFF_DPOP_KEY signs with ES256"):
+        signer.key  # noqa: B018

@@ -57,11 +57,12 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme.lower()}://{(parts.netloc or '').lower()}"
 
 
-def choose_algorithm(configured: str | None, supported: Sequence[str] | None) -> str:
-    """The proof algorithm: configured, else ES256 unless the server lists others only."""
+def choose_algorithm(configured: str | None, supported: Sequence[str] | None,
+                     setting: str = "OKTA_DPOP_ALGORITHM") -> str:
+    """The proof algorithm: configured (as ``setting``), else ES256 unless the server lists others only."""
     if configured:
         if supported and configured not in supported:
-            raise ConfigError(f"OKTA_DPOP_ALGORITHM is {configured} but the provider accepts DPoP proofs "
+            raise ConfigError(f"{setting} is {configured} but the provider accepts DPoP proofs "
                               f"signed with {', '.join(supported)} only")
         return configured
     if not supported or DEFAULT_ALGORITHM in supported:
@@ -120,10 +121,14 @@ class DPoPSigner:
     """
 
     def __init__(self, configured_key: Any, algorithm: str | None,
-                 supported_algorithms: Callable[[], Sequence[str] | None]) -> None:
+                 supported_algorithms: Callable[[], Sequence[str] | None],
+                 setting: Callable[[str], str] = str) -> None:
+        """``setting`` names the ``OKTA_DPOP_*`` settings as the registration reads them, for errors
+        found on first use."""
         self._configured = DPoPKey.load(configured_key) if configured_key else None  # bad keys fail at start-up
         self._algorithm = algorithm
         self._supported_algorithms = supported_algorithms
+        self._setting = setting
         self._key: DPoPKey | None = None
         self._lock = threading.Lock()
         self._nonces: dict[str, str] = {}
@@ -139,9 +144,10 @@ class DPoPSigner:
 
     def _first_key(self, supported: Sequence[str] | None) -> DPoPKey:
         if self._configured is None:
-            return DPoPKey.generate(choose_algorithm(self._algorithm, supported))
+            return DPoPKey.generate(choose_algorithm(self._algorithm, supported,
+                                                     self._setting("OKTA_DPOP_ALGORITHM")))
         if supported and self._configured.algorithm not in supported:
-            raise ConfigError(f"OKTA_DPOP_KEY signs with {self._configured.algorithm} but the provider accepts "
+            raise ConfigError(f"{self._setting('OKTA_DPOP_KEY')} signs with {self._configured.algorithm} but the provider accepts "
                               f"DPoP proofs signed with {', '.join(supported)} only")
         return self._configured
 

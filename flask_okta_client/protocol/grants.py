@@ -199,9 +199,10 @@ class Grants:
 
     @cached_property
     def _signing_key(self) -> PrivateKey:
+        setting = self.config.setting("OKTA_PRIVATE_KEY")
         if not self.config.private_key:
-            raise ConfigError("OKTA_PRIVATE_KEY is not set: a JWT bearer assertion needs a private key to sign it")
-        return load_private_key(self.config.private_key, self.config.private_key_id)
+            raise ConfigError(f"{setting} is not set: a JWT bearer assertion needs a private key to sign it")
+        return load_private_key(self.config.private_key, self.config.private_key_id, setting)
 
     def _target_client(self, issuer: str, overrides: Mapping[str, Any] | None) -> ProviderClient:
         """A client of the target server: its metadata is cached, and so is the client unless overridden."""
