@@ -323,9 +323,13 @@ def test_tokens_of_one_issuer_are_refused_by_the_other_registration(app, okta_mo
     right = TestTokens(staff_server, audience="api://staff").access_token(username="sam")
     assert client.get("/api/staff", headers={"Authorization": f"Bearer {right}"}).get_json() == {
         "sub": "sam@example.com"}
+    staff_state = app.extensions["okta_providers"]["staff"]
     with app.app_context():
         with pytest.raises(TokenValidationError):
             app.extensions["okta"].verifier.verify_id_token(staff_tokens.id_token(), nonce=None)
+        with pytest.raises(TokenValidationError):
+            staff_state.verifier.verify_id_token(
+                TestTokens(okta_mock_server, client_id=staff_state.config.client_id).id_token(), nonce=None)
 
 
 @pytest.mark.parametrize("store", ["session", "directory"])
@@ -512,3 +516,14 @@ def test_settings_found_wrong_on_first_use_are_named_as_the_registration_reads_t
     signer = DPoPSigner(key, None, lambda: ["RS256"], staff.config.setting)
     with pytest.raises(ConfigError, match="^STAFF_DPOP_KEY signs with ES256"):
         signer.key  # noqa: B018
+
+
+def test_the_registration_with_require_login_guards_the_app_and_every_provider_s_routes_stay_open(
+        okta_settings, staff_config, okta_mock_server):
+    app = make_two_provider_site({**okta_settings, **staff_config}, STAFF_REQUIRE_LOGIN=True)
+    client = app.test_client()
+    assert client.get("/").headers["Location"] == "/staff/login?next=/"
+    assert client.get("/login").headers["Location"].startswith(okta_mock_server.endpoint_url("authorize"))
+    sign_in(client, okta_mock_server, "alice")  # a customer sign-in does not open the staff-guarded app
+    assert client.get("/").headers["Location"] == "/staff/login?next=/"
+    assert client.get("/protected").status_code == 200  # a view with its own guard keeps it
