@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from flask_okta_client import OktaClient, login_required
 from flask_okta_client.testing import MockClient
 from tests.concurrency import run_concurrently
 from tests.lifecycle_helpers import (
@@ -293,6 +294,23 @@ def test_signing_out_reads_the_sign_in_once(okta_settings, okta_mock_server, red
     assert client.get("/protected").status_code == 302
 
 
+def pause_after_reading(app, monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Make ``app``'s requests stop after reading the sign-in: the first event is set when one has
+    read it, and the request goes on once the second is set."""
+    read, go_on = threading.Event(), threading.Event()
+    store = app.extensions["okta"].store
+    load = store.load
+
+    def load_then_wait(cookie):
+        user = load(cookie)
+        read.set()
+        go_on.wait(10)
+        return user
+
+    monkeypatch.setattr(store, "load", load_then_wait)
+    return read, go_on
+
+
 @pytest.mark.parametrize("store", ["redis", "directory"])
 def test_rolling_the_idle_clock_never_undoes_a_refresh_stored_meanwhile(okta_settings, okta_mock_server, request,
                                                                          tmp_path, monkeypatch, store):
@@ -307,17 +325,7 @@ def test_rolling_the_idle_clock_never_undoes_a_refresh_stored_meanwhile(okta_set
     other_tab = second.test_client()
     share_cookies(browser, other_tab)
 
-    read, go_on = threading.Event(), threading.Event()
-    first_store = first.extensions["okta"].store
-    load = first_store.load
-
-    def load_then_wait(cookie):
-        user = load(cookie)
-        read.set()
-        go_on.wait(10)
-        return user
-
-    monkeypatch.setattr(first_store, "load", load_then_wait)
+    read, go_on = pause_after_reading(first, monkeypatch)
     pages = []
     page = threading.Thread(target=lambda: pages.append(browser.get("/")))  # reads the sign-in: rolls the clock
     page.start()
@@ -332,3 +340,40 @@ def test_rolling_the_idle_clock_never_undoes_a_refresh_stored_meanwhile(okta_set
     assert stored_user(second, other_tab).refresh_token == refreshed.refresh_token
     assert browser.get("/protected").status_code == 200
     assert okta_mock_server.count("token") == tokens_before + 1  # one refresh, never the spent token again
+
+
+@pytest.mark.parametrize("store", ["redis", "directory"])
+def test_keeping_an_exchanged_token_never_undoes_a_refresh_stored_meanwhile(okta_settings, okta_mock_server, request,
+                                                                            tmp_path, monkeypatch, store):
+    location = request.getfixturevalue("redis_url") if store == "redis" else str(tmp_path / "tokens")
+    settings = {**okta_settings, "OKTA_TOKEN_STORE": location, "OKTA_SCOPES": OFFLINE_SCOPES}
+    first_okta, okta = OktaClient(), OktaClient()
+    first, second = make_site(settings, first_okta), make_site(settings, okta)
+
+    @first.get("/orders")
+    @first_okta.token_exchange_required(audience="api://default", scope="openid")
+    def orders() -> str:
+        return "orders"
+
+    @second.post("/refresh-now")
+    @login_required
+    def refresh_now() -> str:
+        okta.refresh()
+        return "refreshed"
+
+    browser = first.test_client()
+    sign_in(browser, okta_mock_server)
+    other_tab = second.test_client()
+    share_cookies(browser, other_tab)
+    read, go_on = pause_after_reading(first, monkeypatch)
+    pages = []
+    page = threading.Thread(target=lambda: pages.append(browser.get("/orders")))
+    page.start()
+    assert read.wait(10)
+    assert other_tab.post("/refresh-now").status_code == 200  # the other instance refreshes meanwhile
+    refreshed = stored_user(second, other_tab)
+    go_on.set()
+    page.join(10)
+
+    assert pages[0].get_data(as_text=True) == "orders"
+    assert stored_user(second, other_tab).refresh_token == refreshed.refresh_token
