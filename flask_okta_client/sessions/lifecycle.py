@@ -135,7 +135,7 @@ class SignInLifecycle:
         return refreshed
 
     def _refresh(self, cookie: SignInCookie, user: SignedInUser, force: bool) -> SignedInUser | None:
-        """The refreshed sign-in, ``None`` when the session ended; runs in a thread of its own.
+        """The refreshed sign-in, ``None`` when the session ended; runs in a thread of the pool.
 
         A server-side store is read and written here, under its refresh lock, so the
         outcome is stored even when no request waits for it any more; a cookie store
