@@ -70,9 +70,12 @@ def split_compact(token: str | bytes) -> list[bytes]:
         if not token.isascii():
             raise TokenValidationError("The token is malformed.")
         token = token.encode("ascii")
-    if not isinstance(token, bytes) or len(token) > MAX_TOKEN_LENGTH or token.count(b".") != 2:
+    if not isinstance(token, bytes) or len(token) > MAX_TOKEN_LENGTH:
         raise TokenValidationError("The token is malformed.")
-    return token.split(b".")
+    segments = token.split(b".", 3)  # a fourth piece means a third dot
+    if len(segments) != 3:
+        raise TokenValidationError("The token is malformed.")
+    return segments
 
 
 def decode_header(segment: bytes) -> dict[str, Any]:
