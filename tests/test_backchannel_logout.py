@@ -19,8 +19,7 @@ from tests.lifecycle_helpers import (
     share_cookies,
     stored_user,
 )
-from tests.redis_commands import commands_during, wait_until_live
-from tests.redis_monitor import KeysNamed
+from tests.redis_monitor import commands_during, keys_named_during, wait_until_live
 from tests.site import csrf_token, make_site, sign_in
 
 LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -351,9 +350,9 @@ def test_a_redis_cache_of_the_apps_own_keeps_every_key_under_its_prefix(okta_set
 
     cache = RedisCache(host=redis.Redis.from_url(redis_server.url), key_prefix="myapp:")
     app = make_site(okta_settings, OKTA_TOKEN_STORE=cache, OKTA_SCOPES=OFFLINE_SCOPES, **ENABLED)
-    named = KeysNamed(redis_server.url)
-    try:
-        browser = app.test_client()
+    browser = app.test_client()
+
+    def sign_in_refresh_and_log_out() -> None:
         sign_in(browser, server, "alice")
         expire_access_token(app, browser)
         before = stored_user(app, browser)
@@ -361,8 +360,7 @@ def test_a_redis_cache_of_the_apps_own_keeps_every_key_under_its_prefix(okta_set
         assert stored_user(app, browser).access_token != before.access_token  # refreshed
         assert post_logout(app, logout_token(server, sid="sid-alice")).status_code == 200
         assert signed_in_as(browser) == "home anonymous"
-        keys = named.keys()
-    finally:
-        named.close()
+
+    keys = keys_named_during(redis_server.url, sign_in_refresh_and_log_out)
     assert any(key.startswith("myapp:signin:") for key in keys)
     assert [key for key in keys if not key.startswith("myapp:")] == []

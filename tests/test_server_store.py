@@ -24,7 +24,7 @@ from tests.lifecycle_helpers import (
     share_cookies,
     stored_user,
 )
-from tests.redis_commands import commands_during, wait_until_live
+from tests.redis_monitor import commands_during, wait_until_live
 from tests.redis_server import free_port
 from tests.site import csrf_token, make_site, sign_in
 

@@ -25,7 +25,7 @@ from tests.lifecycle_helpers import (
     stored_user,
     with_cookies_of,
 )
-from tests.redis_commands import commands_during, wait_until_live
+from tests.redis_monitor import commands_during, wait_until_live
 from tests.site import csrf_token, make_site, sign_in
 from tests.tcp_proxy import FreezableProxy
 from tests.waiting import wait_for
