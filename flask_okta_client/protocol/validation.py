@@ -124,8 +124,8 @@ def signature_check(alg: str, key: Key) -> SignatureCheck:
 
     RSA (``RS*``, ``PS*``: RFC 7518 §3.3 and §3.5) goes straight to
     ``cryptography`` with the key, padding and hash prepared here, which saves
-    joserfc's per-call key checks and hash object (2% of a first sight,
-    measured); other algorithms go through joserfc.
+    joserfc's per-call key checks and hash object (0.6 µs of a 23 µs RS256
+    check in a tight loop, measured); other algorithms go through joserfc.
     """
     if alg[:2] in ("RS", "PS") and isinstance(key, RSAKey) and alg[2:] in _SHA2:
         try:
