@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.chromium import chromium_context
 from tests.e2e.provider import OidcProvider, require_oidc_provider, running_provider
 from tests.e2e.site import Site, create_site_app, running_site
 
@@ -40,3 +41,10 @@ def public_site(site: Site) -> Iterator[Site]:
     """The same origin serving the sample site configured for ``public-client`` (no secret, PKCE only)."""
     with site.serving(create_site_app(site.provider, "public")):
         yield site
+
+
+@pytest.fixture
+def browser_context() -> Iterator[tuple[object, list[str]]]:
+    """A fresh headless Chromium context and the list of outside requests it tried (and was refused)."""
+    with chromium_context() as context:
+        yield context

@@ -12,6 +12,7 @@ import requests
 from flask import Flask
 
 from flask_okta_client import OktaClient, current_user, login_required
+from tests.e2e.chromium import sign_in_at_provider
 from tests.e2e.forms import parse_forms
 from tests.e2e.provider import OidcProvider, running_provider
 from tests.e2e.site import Site, create_site_app, new_browser
@@ -114,3 +115,25 @@ def test_staff_sign_out_ends_only_the_staff_sign_in(two_providers: Site, staff_p
     assert end_session.startswith(staff_provider.issuer + "/")
     assert location(get(browser, site.url("/staff-area"))).startswith(site.url("/staff/login"))
     assert get(browser, site.url("/protected")).status_code == 200
+
+
+def test_both_sign_ins_in_chromium(two_providers: Site, staff_provider: OidcProvider,
+                                   browser_context: tuple[object, list[str]]) -> None:
+    """A real browser keeps both providers' cookies apart: customer first, then the staff page."""
+    from playwright.sync_api import expect
+
+    site, (context, _refused) = two_providers, browser_context
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.goto(site.url("/protected"))
+    sign_in_at_provider(page, site.provider.issuer, "alice")
+    page.wait_for_url(site.url("/protected"))
+    page.goto(site.url("/staff-area"))
+    sign_in_at_provider(page, staff_provider.issuer, "bob")
+    page.wait_for_url(site.url("/staff-area"))
+    expect(page.locator("body")).to_have_text(f"staff {staff_provider.issuer} bob")
+    page.goto(site.url("/staff/profile"))
+    expect(page.locator("#claim-iss")).to_have_text(staff_provider.issuer)
+    page.goto(site.url("/profile"))
+    expect(page.locator("#claim-iss")).to_have_text(site.provider.issuer)
+    names = {cookie["name"] for cookie in context.cookies()}  # type: ignore[attr-defined]
+    assert {"okta_session", "staff_session"} <= names

@@ -18,7 +18,6 @@ import requests
 from flask import Flask, request
 
 from tests.e2e.site import Site, create_site_app, new_browser
-from tests.e2e.test_browser import browser_context  # noqa: F401 - the Chromium fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -126,7 +125,7 @@ fetch({endpoint!r}, {{credentials: "include", mode: "no-cors"}})
 
 def test_same_origin_page_reads_the_session_and_another_origin_gets_nothing(
         session_site: tuple[Site, list[tuple[str, int]]], other_origin: str,
-        browser_context: tuple[object, list[str]]) -> None:  # noqa: F811
+        browser_context: tuple[object, list[str]]) -> None:
     from playwright.sync_api import expect
 
     site, answers = session_site

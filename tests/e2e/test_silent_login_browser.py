@@ -7,12 +7,11 @@ import re
 import pytest
 
 from tests.e2e.site import Site, create_site_app
-from tests.e2e.test_browser import browser_context  # noqa: F401 - the Chromium fixture
 
 pytestmark = pytest.mark.e2e
 
 
-def test_chromium_tries_silent_sign_in_once_and_stays_on_the_page(site: Site, browser_context) -> None:  # noqa: F811
+def test_chromium_tries_silent_sign_in_once_and_stays_on_the_page(site: Site, browser_context) -> None:
     from playwright.sync_api import expect
 
     context, _ = browser_context
@@ -32,7 +31,7 @@ def test_chromium_tries_silent_sign_in_once_and_stays_on_the_page(site: Site, br
         assert not any(url.startswith(site.provider.issuer) for url in seen)
 
 
-def test_chromium_signed_in_at_the_provider_comes_back_signed_in(site: Site, browser_context) -> None:  # noqa: F811
+def test_chromium_signed_in_at_the_provider_comes_back_signed_in(site: Site, browser_context) -> None:
     from playwright.sync_api import expect
 
     context, _ = browser_context
