@@ -439,15 +439,21 @@ def apply_cookie_defaults(app: Flask, config: OktaConfig) -> None:
 
 
 def check_beside_others(app: Flask, name: str, config: OktaConfig) -> None:
-    """A registration's name and cookie are its own, and app-wide switches are on for one registration
-    at most."""
+    """A registration's name, cookie and routes are its own, and app-wide switches are on for one
+    registration at most."""
     if name in registrations(app):
         raise ConfigError(f"A sign-in provider named {name!r} is already registered on this app: "
                           "give each OktaClient(app, name=...) its own name")
+    if name in app.blueprints:
+        raise ConfigError(f"The app has a blueprint named {name!r} already: name the provider otherwise "
+                          "(its routes are a blueprint of that name)")
     for other in registrations(app).values():
-        if other.config.session_cookie_name == config.session_cookie_name:
-            raise ConfigError(f"{config.setting('OKTA_SESSION_COOKIE_NAME')} is {config.session_cookie_name!r}, "
-                              f"the sign-in cookie of the provider {other.name!r}: each needs its own")
+        for setting in ("session_cookie_name", "url_prefix", "session_endpoint"):
+            value = getattr(config, setting)
+            if value is not None and value == getattr(other.config, setting):
+                key = "OKTA_" + setting.upper()
+                raise ConfigError(f"{config.setting(key)} is {value!r}, like {other.config.setting(key)}: "
+                                  f"each provider needs its own")
         for switch in ("require_login", "silent_login"):
             if getattr(config, switch) and getattr(other.config, switch):
                 raise ConfigError(f"{config.setting('OKTA_' + switch.upper())} and "

@@ -126,8 +126,31 @@ def test_a_registration_name_must_be_a_plain_word(name):
 def test_two_registrations_cannot_share_a_sign_in_cookie(okta_settings, staff_config):
     app = make_site(okta_settings)
     app.config.update({**staff_config, "STAFF_SESSION_COOKIE_NAME": "okta_session"})
-    with pytest.raises(ConfigError, match="STAFF_SESSION_COOKIE_NAME is 'okta_session'"):
+    with pytest.raises(ConfigError, match="STAFF_SESSION_COOKIE_NAME is 'okta_session', like OKTA_SESSION_COOKIE_NAME"):
         OktaClient(app, name="staff")
+
+
+@pytest.mark.parametrize("settings, refused", [
+    ({"STAFF_URL_PREFIX": ""}, "STAFF_URL_PREFIX is '', like OKTA_URL_PREFIX"),
+    ({"OKTA_SESSION_ENDPOINT": "/session", "STAFF_SESSION_ENDPOINT": "/session"},
+     "STAFF_SESSION_ENDPOINT is '/session', like OKTA_SESSION_ENDPOINT"),
+])
+def test_two_registrations_cannot_share_routes(okta_settings, staff_config, settings, refused):
+    app = make_site(okta_settings, **{k: v for k, v in settings.items() if k.startswith("OKTA_")})
+    app.config.update({**staff_config, **settings})
+    with pytest.raises(ConfigError, match=re.escape(refused)):
+        OktaClient(app, name="staff")
+    assert list(app.extensions["okta_providers"]) == ["okta"]
+
+
+def test_a_provider_is_not_named_like_a_blueprint_of_the_app(okta_settings, staff_config):
+    from flask import Blueprint
+
+    app = make_site({**okta_settings, **staff_config})
+    app.register_blueprint(Blueprint("staff", __name__))
+    with pytest.raises(ConfigError, match="blueprint named 'staff'"):
+        OktaClient(app, name="staff")
+    assert "staff" not in app.extensions["okta_providers"]
 
 
 @pytest.mark.parametrize("switch", ["REQUIRE_LOGIN", "SILENT_LOGIN"])
