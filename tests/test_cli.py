@@ -388,3 +388,33 @@ def test_check_sign_in_probe_sends_what_a_sign_in_sends(server: MockOktaServer) 
     [query] = sent
     assert query["dpop_jkt"] == [app.extensions["okta"].dpop.key.thumbprint]
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
+
+
+def discovery_of(server: MockOktaServer) -> dict:
+    return requests.get(f"{server.issuer}/.well-known/openid-configuration", timeout=5).json()
+
+
+@pytest.mark.parametrize(("settings", "change", "problem"), [
+    ({"OKTA_USE_PAR": "never"}, {"require_pushed_authorization_requests": True},
+     "the provider requires pushed authorization requests but OKTA_USE_PAR is 'never'"),
+    ({"OKTA_USE_USERINFO": True}, {"userinfo_endpoint": None},
+     "OKTA_USE_USERINFO is on but the provider has no userinfo endpoint"),
+    ({"OKTA_CLIENT_AUTH_METHOD": "client_secret_jwt"}, {"token_endpoint_auth_methods_supported":
+                                                        ["client_secret_basic", "private_key_jwt"]},
+     "the provider does not support OKTA_CLIENT_AUTH_METHOD=client_secret_jwt"),
+], ids=["par-required", "no-userinfo", "auth-method"])
+def test_check_names_a_setting_the_provider_cannot_serve(make_app: Callable[..., Flask], server: MockOktaServer,
+                                                        settings: dict, change: dict, problem: str) -> None:
+    app = make_app(**settings)
+    document = {**discovery_of(server), **change}
+    server.fail_next("discovery", status=200, body=json.dumps({k: v for k, v in document.items() if v is not None}))
+    result = check_output(app)
+    assert result.exit_code == 1
+    assert problem in result.stderr
+
+
+@pytest.mark.parametrize("settings", [{"OKTA_USE_PAR": "never"}, {"OKTA_USE_USERINFO": True}])
+def test_check_passes_the_same_settings_when_the_provider_serves_them(make_app: Callable[..., Flask],
+                                                                     settings: dict) -> None:
+    result = check_output(make_app(**settings))
+    assert result.exit_code == 0, result.output + result.stderr
