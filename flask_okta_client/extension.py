@@ -63,6 +63,7 @@ from .web.backchannel import backchannel_logout
 from .web.decorators import (
     bearer_token_required,
     login_required,
+    refresh_or_sign_out,
     token_exchange_required,
 )
 from .web.event_hooks import (
@@ -636,9 +637,10 @@ class OktaClient:
         return self.state.config
 
     def refresh(self) -> User:
-        """Refresh the tokens of this provider's signed-in user now; the updated user."""
+        """Refresh the tokens of this provider's signed-in user now; the updated user. A refused
+        refresh ends the session (``refresh_failed``) and raises :class:`SessionEnded`."""
         state = self.state
-        state.refresh_current_user(force=True)
+        refresh_or_sign_out(state, force=True)
         return state.user
 
     def exchanged_token(self, audience: str) -> str:

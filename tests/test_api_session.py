@@ -17,9 +17,12 @@ from flask_okta_client import (
     OktaClient,
     bearer_token_required,
     current_token,
+    signals,
 )
 from tests.lifecycle_helpers import OFFLINE_SCOPES, expire_access_token, stored_user
 from tests.site import make_site, sign_in
+
+JSON = {"Accept": "application/json"}
 
 
 class Api:
@@ -274,3 +277,56 @@ def test_exchanged_and_app_tokens_answered_as_lower_case_dpop_go_with_a_proof(ok
     assert client.get("/bound").json["status"] == 200
     [hit] = api.hits()
     assert hit["authorization"].startswith("DPoP ") and hit["dpop"]
+
+REFUSED_GRANT = '{"error": "invalid_grant", "error_description": "The refresh token is invalid."}'
+
+
+@pytest.mark.parametrize("why", ["due", "refused by the API"])
+def test_a_refresh_the_provider_refuses_ends_the_session_with_the_refresh_failed_signal(
+        okta_settings, okta_mock_server, api, why):
+    api, base = api
+    app = client_site(okta_settings, base)
+    client = signed_in(app, okta_mock_server)
+    if why == "due":
+        expire_access_token(app, client)
+    else:
+        api.refused.add(stored_user(app, client).access_token)  # the session then forces a refresh
+    okta_mock_server.fail_next("token", status=400, body=REFUSED_GRANT)
+    failures = []
+    with signals.refresh_failed.connected_to(lambda sender, error, **extra: failures.append(error.error), app):
+        answer = client.get("/call", headers=JSON)
+    assert answer.status_code == 401 and answer.json["error"] == "session_ended"
+    assert failures == ["session_ended"]
+    assert len(api.hits()) == (0 if why == "due" else 1)
+    assert client.get("/protected", headers=JSON).json["error"] == "unauthorized"
+
+
+def test_a_provider_outage_during_its_refresh_answers_503_and_keeps_the_session(okta_settings, okta_mock_server,
+                                                                                 api):
+    api, base = api
+    app = client_site(okta_settings, base)
+    client = signed_in(app, okta_mock_server)
+    expire_access_token(app, client)
+    okta_mock_server.fail_next("token", status=503)
+    answer = client.get("/call", headers=JSON)
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    assert api.hits() == []
+    assert client.get("/call", headers=JSON).json["status"] == 200
+
+
+def test_okta_refresh_refused_ends_the_session_with_the_refresh_failed_signal(okta_settings, okta_mock_server):
+    okta = OktaClient()
+    app = make_site(okta_settings, okta, OKTA_SCOPES=OFFLINE_SCOPES)
+
+    @app.post("/refresh-now")
+    def refresh_now() -> str:
+        okta.refresh()
+        return "refreshed"
+
+    client = signed_in(app, okta_mock_server)
+    okta_mock_server.fail_next("token", status=400, body=REFUSED_GRANT)
+    failures = []
+    with signals.refresh_failed.connected_to(lambda sender, error, **extra: failures.append(error.error), app):
+        assert client.post("/refresh-now", headers=JSON).status_code == 401
+    assert failures == ["session_ended"]
+    assert client.get("/protected", headers=JSON).json["error"] == "unauthorized"

@@ -7,16 +7,17 @@ from typing import Any
 from ..errors import NotAuthenticated
 from ..protocol.api_session import TokenSource
 from ..sessions.storage import token_type_of
+from .decorators import refresh_or_sign_out
 
 
 def user_token(state: Any) -> TokenSource:
     """The signed-in user's access token, refreshed through the single flight when it is due
-    (or when ``force_new``). Only inside a request of a signed-in user."""
+    (or when ``force_new``; a refused refresh ends the session). Only inside a request of a signed-in user."""
 
     def source(force_new: bool) -> tuple[str, str]:
         if not state.user.is_authenticated:
             raise NotAuthenticated("Sign in to use this resource.")
-        stored = state.refresh_current_user(force=force_new)
+        stored = refresh_or_sign_out(state, force=force_new)
         return stored.access_token, stored.token_type
 
     return source
@@ -28,7 +29,7 @@ def exchanged_token(state: Any, audience: str, scope: str | None) -> TokenSource
     def source(force_new: bool) -> tuple[str, str]:
         if not state.user.is_authenticated:
             raise NotAuthenticated("Sign in to use this resource.")
-        state.refresh_current_user()
+        refresh_or_sign_out(state)
         token = state.exchange_for_current_user(audience=audience, scope=scope, requested_token_type=None,
                                                 target_issuer=None, force=force_new)
         return token["access_token"], token_type_of(token)

@@ -23,6 +23,7 @@ from ..errors import (
 from ..protocol.bearer import VerifiedToken
 from ..protocol.step_up import AuthenticationRequirement
 from ..sessions.lifecycle import SessionEnded
+from ..sessions.storage import SignedInUser
 from .authorization import ClaimRequirements, ClaimsCheck
 from .dpop_auth import (
     DPOP_SCHEME,
@@ -108,11 +109,12 @@ def insufficient_authentication(step_up: AuthenticationRequirement,
     return error
 
 
-def refresh_or_sign_out(state: Any, *, force: bool = False) -> None:
-    """Refresh the access token of ``state``'s signed-in user if due (or ``force``); a refused
-    refresh signs the user out of that registration here and raises :class:`SessionEnded`."""
+def refresh_or_sign_out(state: Any, *, force: bool = False) -> SignedInUser:
+    """Refresh the access token of ``state``'s signed-in user if due (or ``force``); the stored
+    sign-in, fresh. A refused refresh signs the user out of that registration here (and sends
+    ``refresh_failed``) and raises :class:`SessionEnded`."""
     try:
-        state.refresh_current_user(force=force)
+        return state.refresh_current_user(force=force)
     except SessionEnded as error:
         signals.refresh_failed.send(current_app._get_current_object(), error=error, **signal_args(state))
         forget_user(state.name)
