@@ -80,9 +80,10 @@ def build_logout_cache(value: Any, store: TokenStore, lifetime: int) -> Any:
 class LogoutRegistry:
     """Ends the sign-ins a logout names; tracking starts with :meth:`enable`."""
 
-    def __init__(self, issuer: str, store: TokenStore, cache: Any, lifetime: int,
+    def __init__(self, owner: str, store: TokenStore, cache: Any, lifetime: int,
                  clock: Callable[[], float] = time.time) -> None:
-        self.issuer = issuer
+        #: Whose sign-ins these are: the issuer (and, for a named registration, its client and name).
+        self.owner = owner
         self.store = store
         self.cache = cache
         self.lifetime = lifetime
@@ -105,8 +106,8 @@ class LogoutRegistry:
         return self.enabled and not self.server_side
 
     def _key(self, namespace: str, kind: str, value: str) -> str:
-        """A bounded cache key; the issuer is part of it, so caches may be shared between sites."""
-        digest = hashlib.sha256(f"{self.issuer}\0{kind}\0{value}".encode()).hexdigest()[:40]
+        """A bounded cache key; the owner is part of it, so caches may be shared between sites and registrations."""
+        digest = hashlib.sha256(f"{self.owner}\0{kind}\0{value}".encode()).hexdigest()[:40]
         return f"{namespace}:{digest}"
 
     # -- when a sign-in is stored or read ------------------------------------
