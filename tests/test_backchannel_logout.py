@@ -364,3 +364,20 @@ def test_a_redis_cache_of_the_apps_own_keeps_every_key_under_its_prefix(okta_set
     keys = keys_named_during(redis_server.url, sign_in_refresh_and_log_out)
     assert any(key.startswith("myapp:signin:") for key in keys)
     assert [key for key in keys if not key.startswith("myapp:")] == []
+
+
+def test_a_logout_answered_503_because_the_store_was_down_succeeds_when_delivered_again(
+        okta_settings, server, redis_url, redis_server):
+    """The jti is not kept as used when the logout did not happen (the logout cache up, the token store down)."""
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_server.url, OKTA_LOGOUT_CACHE=redis_url, **ENABLED)
+    browser = app.test_client()
+    sign_in(browser, server, "alice")
+    token = logout_token(server, sid="sid-alice")
+    redis_server.stop()
+    answer = post_logout(app, token)
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    redis_server.start()
+    assert signed_in_as(browser) != "home anonymous"  # the logout did not happen
+    assert post_logout(app, token).status_code == 200
+    assert signed_in_as(browser) == "home anonymous"
+    assert post_logout(app, token).status_code == 400  # now it is a replay
