@@ -220,3 +220,25 @@ def test_deactivation_ends_sign_ins_on_another_instance_through_redis(okta_setti
     event = okta_event("user.lifecycle.deactivate", okta_user_id("alice"))
     assert post(b, delivery(event)).status_code == 200
     assert browser.get("/").get_data(as_text=True) == "home anonymous"
+
+
+def test_a_delivery_answered_503_because_the_store_was_down_is_handled_anew_when_retried(
+        okta_settings, okta_mock_server, redis_url, redis_server):
+    """The event's uuid is not kept as seen when ending the sign-ins failed (the logout cache up, the store down)."""
+    app = make_site(okta_settings, OKTA_TOKEN_STORE=redis_server.url, OKTA_LOGOUT_CACHE=redis_url,
+                    OKTA_EVENT_HOOK_SECRET=SECRET)
+    OktaClient().event_hook(app, "/hooks/okta")
+    alice = app.test_client()
+    sign_in(alice, okta_mock_server, "alice")
+    body = delivery(okta_event("user.lifecycle.deactivate", okta_user_id("alice")))
+    redis_server.stop()
+    answer = post(app, body)
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    redis_server.start()
+    assert alice.get("/").get_data(as_text=True) != "home anonymous"  # nothing ended yet
+    received = []
+    with signals.okta_event.connected_to(lambda sender, **extra: received.append(sender)):
+        assert post(app, body).status_code == 200  # Okta's retry
+        assert post(app, body).status_code == 200  # a retry of a handled delivery: skipped
+    assert received == ["user.lifecycle.deactivate"]
+    assert alice.get("/").get_data(as_text=True) == "home anonymous"
