@@ -8,9 +8,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
+
+from flask_okta_client.sessions.storage import SignedInUser
+from flask_okta_client.testing.tokens import TEST_CLIENT_ID, TestTokens, store_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 #: What the examples take for granted: the app, imports, and the helpers they call but do not define.
@@ -74,3 +78,23 @@ def test_readme_example_runs(line, code, okta_settings, monkeypatch, tmp_path, l
         prelude = PRELUDE.replace("SETTINGS", repr(settings)).replace("ROOT_PATH", repr(str(tmp_path)))
         code = prelude + ("" if "OktaClient(app" in code else "okta = OktaClient(app)\n") + code
     exec(compile(code, f"README.md, example at line {line}", "exec"), {"__name__": "readme_example"})
+
+
+def test_the_protecting_pages_example_refuses_a_user_without_the_claim_it_checks(okta_settings, okta_mock_server,
+                                                                                 tmp_path):
+    """Its ``check`` reads ``email``: a sign-in without that claim is refused with 403, not a 500."""
+    (line, code), = [(line, code) for line, code in python_examples() if "claims_include" in code]
+    namespace = {"__name__": "readme_example"}
+    settings = {**okta_settings, "SECRET_KEY": "s" * 64}
+    exec(PRELUDE.replace("SETTINGS", repr(settings)).replace("ROOT_PATH", repr(str(tmp_path)))
+         + "okta = OktaClient(app)\n" + code, namespace)
+    app = namespace["app"]
+    tokens = TestTokens(okta_mock_server)
+    now = int(time.time())
+    id_token = okta_mock_server.sign({"iss": okta_mock_server.issuer, "aud": TEST_CLIENT_ID, "sub": "00u1",
+                                      "iat": now, "exp": now + 3600, "name": "Ann", "department": "R&D",
+                                      "amr": ["pwd", "mfa"]})
+    client = app.test_client()
+    store_sign_in(client, SignedInUser(id_token=id_token, access_token=tokens.access_token(),
+                                       expires_at=now + 3600))
+    assert client.get("/beta").status_code == 403
