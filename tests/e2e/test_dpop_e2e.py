@@ -13,7 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
+from flask_okta_client.errors import ConfigError
 from flask_okta_client.protocol.dpop import DPoPKey
 from tests.e2e.lifecycle_site import flask_client_sharing_cookie, unverified_claims
 from tests.e2e.site import Site, create_site_app, site_with_own_provider
@@ -101,3 +103,26 @@ def test_client_credentials_token_is_bound(dpop_site: Site) -> None:
     token = state.grants.client_credentials_token("messages:read")
     assert token.token_type == "DPoP"
     assert unverified_claims(token.access_token)["cnf"] == {"jkt": state.dpop.key.thumbprint}
+
+
+@pytest.mark.parametrize("key", [
+    ECKey.generate_key("P-256", private=True),
+    OKPKey.generate_key("Ed25519", private=True),
+], ids=["EC", "Ed25519"])
+def test_a_configured_ec_or_ed25519_key_binds_the_tokens(dpop_site: Site, key) -> None:
+    """README: OKTA_DPOP_KEY may be RSA, EC or Ed25519 (PEM or JWK)."""
+    app = create_site_app(dpop_site.provider, "service", OKTA_DPOP=True, OKTA_SCOPES="openid",
+                          OKTA_DPOP_KEY=key.as_dict(private=True))
+    token = app.extensions["okta"].grants.client_credentials_token("messages:read")
+    assert token.token_type == "DPoP"
+    assert unverified_claims(token.access_token)["cnf"] == {"jkt": key.thumbprint()}
+
+
+def test_a_configured_key_the_provider_does_not_accept_is_named_at_the_first_token_request(dpop_site: Site) -> None:
+    """oidc-provider takes ES256 and EdDSA proofs only: an RSA key is a configuration error that names it."""
+    app = create_site_app(dpop_site.provider, "service", OKTA_DPOP=True, OKTA_SCOPES="openid",
+                          OKTA_DPOP_KEY=RSAKey.generate_key(2048, private=True).as_dict(private=True))
+    state = app.extensions["okta"]
+    assert not any(alg.startswith(("RS", "PS")) for alg in state.metadata.get()["dpop_signing_alg_values_supported"])
+    with pytest.raises(ConfigError, match="OKTA_DPOP_KEY signs with RS256"):
+        state.grants.client_credentials_token("messages:read")
