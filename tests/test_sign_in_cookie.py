@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -210,3 +211,18 @@ def test_a_prefixed_cookie_name_is_always_secure(okta_settings, okta_mock_server
 def test_a_host_prefixed_cookie_name_refuses_a_domain(okta_settings):
     with pytest.raises(ConfigError, match="__Host-"):
         make_site(okta_settings, OKTA_SESSION_COOKIE_NAME="__Host-okta", SESSION_COOKIE_DOMAIN="example.com")
+
+
+@pytest.mark.parametrize(("idle_timeout", "quiet", "written"), [(None, 50, 70), (300, 25, 35)],
+                         ids=["default: a minute", "idle timeout 300 s: a tenth of it"])
+def test_the_idle_clock_is_written_back_at_most_once_a_minute_or_a_tenth_of_the_idle_timeout(
+        okta_settings, okta_mock_server, idle_timeout, quiet, written):
+    settings = {} if idle_timeout is None else {"OKTA_SESSION_IDLE_TIMEOUT": idle_timeout}
+    app = make_site(okta_settings, **settings)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    now = time.time()
+    change_stored_user(app, client, last_seen_at=now - quiet)
+    assert set_cookie_headers(client.get("/"), "okta_session") == []
+    change_stored_user(app, client, last_seen_at=now - written)
+    assert set_cookie_headers(client.get("/"), "okta_session") != []
