@@ -381,3 +381,19 @@ def test_a_logout_answered_503_because_the_store_was_down_succeeds_when_delivere
     assert post_logout(app, token).status_code == 200
     assert signed_in_as(browser) == "home anonymous"
     assert post_logout(app, token).status_code == 400  # now it is a replay
+
+
+def test_cookie_store_with_a_shared_logout_cache_costs_one_redis_read_per_request_that_reads_the_sign_in(
+        okta_settings, server, redis_url):
+    app = make_site(okta_settings, OKTA_LOGOUT_CACHE=redis_url, **ENABLED)
+
+    @app.get("/plain")
+    def plain() -> str:
+        return "does not read the sign-in"
+
+    browser = app.test_client()
+    sign_in(browser, server, "alice")
+    browser.get("/protected")
+    read = commands_during(redis_url, lambda: browser.get("/protected"))
+    assert len(read) == 1 and read[0] in ("GET", "MGET", "EXISTS"), read
+    assert commands_during(redis_url, lambda: browser.get("/plain")) == []
