@@ -158,9 +158,12 @@ def _text(key: str, value: Any) -> str:
 
 
 def _int(key: str, value: Any, minimum: int = 0) -> int:
+    """A whole number from an int or its text; ``True``, ``2.5`` and infinity are not one."""
     try:
+        if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"{key} must be a whole number, got {value!r}") from None
     if number < minimum:
         raise ConfigError(f"{key} must be at least {minimum}, got {number}")
@@ -283,6 +286,9 @@ def read_sdk_file(path: Path) -> dict[str, Any]:
 def _sdk_file_settings(lookup: Callable[[str], Any]) -> dict[str, Any]:
     configured = lookup("OKTA_CLIENT_CONFIG")
     if configured:
+        if not isinstance(configured, (str, os.PathLike)):
+            raise ConfigError(f"OKTA_CLIENT_CONFIG must be the path of an okta.json or okta.ini file, "
+                              f"got {configured!r}")
         return read_sdk_file(Path(configured))
     for name in ("okta.json", "okta.ini"):
         candidate = Path.cwd() / name

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
+from flask_okta_client import OktaClient
 from flask_okta_client.config import load_config
 from flask_okta_client.errors import ConfigError
 
@@ -110,3 +112,26 @@ def test_a_named_registration_has_its_own_url_prefix_and_cookie_name_by_default(
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert f"`STAFF_URL_PREFIX` defaults to `{config.url_prefix}`" in readme
     assert f"`STAFF_SESSION_COOKIE_NAME` to `{config.session_cookie_name}`" in readme
+
+
+WRONG_VALUES = {"a dict": {"x": 1}, "a list of numbers": [1, 2], "an object": object(), "bytes": b"okta",
+                "a negative number": -5, "infinity": float("inf"), "NaN": float("nan")}
+
+
+@pytest.mark.parametrize("key", sorted(keys_load_config_reads()))
+@pytest.mark.parametrize("value", list(WRONG_VALUES.values()), ids=list(WRONG_VALUES))
+def test_a_setting_of_the_wrong_type_or_range_is_accepted_or_refused_naming_it(key, value):
+    """README: a malformed setting fails at init_app with an error that names the key, never a traceback."""
+    app = Flask("wrong_setting")
+    app.config.update(MINIMAL, SECRET_KEY="s" * 40)
+    app.config[key] = value
+    try:
+        OktaClient(app)
+    except ConfigError as error:
+        assert key in str(error)
+
+
+@pytest.mark.parametrize("value", [2.5, True, "2.5"])
+def test_a_whole_number_setting_refuses_a_fraction_or_a_boolean(value):
+    with pytest.raises(ConfigError, match="OKTA_CLOCK_SKEW must be a whole number"):
+        load_config({**MINIMAL, "OKTA_CLOCK_SKEW": value}, environ={})
