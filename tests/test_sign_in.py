@@ -295,3 +295,15 @@ def test_userinfo_for_another_subject_refuses_the_sign_in(okta_settings, okta_mo
     assert response.status_code == 400
     assert "invalid_userinfo" in response.get_data(as_text=True)
     assert client.get("/").get_data(as_text=True) == "home anonymous"
+
+
+@pytest.mark.parametrize("repeated", ["iss", "code", "state"])
+def test_a_callback_repeating_a_parameter_signs_nobody_in(client, okta_mock_server, repeated):
+    """RFC 6749 §3.1: response parameters must not be included more than once; which copy counts is not guessed."""
+    params = query(local(okta_mock_server.login(start_login(client), "alice")))
+    decoy = {"iss": "https://evil.example", "code": "another-code", "state": "another-state"}[repeated]
+    pairs = [*params.items(), (repeated, decoy)]
+    response = client.get("/authorization-code/callback", query_string=pairs)
+    assert response.status_code == 400
+    assert "invalid_request" in response.get_data(as_text=True)
+    assert client.get("/").get_data(as_text=True) == "home anonymous"

@@ -41,6 +41,8 @@ log = logging.getLogger("flask_okta_client")
 CSRF_SESSION_KEY = "_okta_csrf"
 LOGOUT_STATE_SESSION_KEY = "_okta_logout_state"
 MAX_ERROR_TEXT = 300
+#: The parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207).
+CALLBACK_PARAMS = ("code", "state", "iss", "error", "error_description", "error_uri")
 # The packaged templates (okta/error.html, okta/profile.html, okta/logout.html).
 TEMPLATES = str(Path(__file__).resolve().parent.parent / "templates")
 
@@ -113,6 +115,14 @@ def provider_error() -> LoginError:
     )
 
 
+def refuse_repeated_parameters() -> None:
+    """RFC 6749 §3.1: response parameters must not be included more than once; which copy
+    counts is never guessed."""
+    repeated = [name for name in CALLBACK_PARAMS if len(request.args.getlist(name)) > 1]
+    if repeated:
+        raise LoginError(f"The sign-in answer repeats {', '.join(repeated)}.", error="invalid_request")
+
+
 def callback() -> Response:
     """Finish signing in: check state and iss, exchange the code, verify the ID token."""
     state = okta()
@@ -133,6 +143,7 @@ def callback() -> Response:
         raise ExpiredLoginError("This sign-in link has expired or was already used. Please sign in again.")
     g.okta_login_state = transaction.login_state
     try:
+        refuse_repeated_parameters()
         state.check_response_issuer(request.args.get("iss"))
         if "error" in request.args:
             raise provider_error()
