@@ -330,3 +330,16 @@ def test_okta_refresh_refused_ends_the_session_with_the_refresh_failed_signal(ok
         assert client.post("/refresh-now", headers=JSON).status_code == 401
     assert failures == ["session_ended"]
     assert client.get("/protected", headers=JSON).json["error"] == "unauthorized"
+
+
+def test_a_page_load_whose_refresh_is_refused_is_sent_to_sign_in_again(okta_settings, okta_mock_server, api):
+    """README (What each error page means): a session whose refresh the provider refused sends page loads to
+    sign in, back to the same page, also when the refresh happens inside the view (api_session)."""
+    api, base = api
+    app = client_site(okta_settings, base)
+    client = signed_in(app, okta_mock_server)
+    expire_access_token(app, client)
+    okta_mock_server.fail_next("token", status=400, body=REFUSED_GRANT)
+    page = client.get("/call?path=/echo", headers={"Accept": "text/html", "Sec-Fetch-Mode": "navigate"})
+    assert page.status_code == 302
+    assert page.headers["Location"] == "/login?next=/call?path%3D/echo"

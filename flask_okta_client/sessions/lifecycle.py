@@ -46,6 +46,8 @@ class SessionEnded(NotAuthenticated):
     """The sign-in ended (refresh refused, ID token changed): sign in again."""
 
     error = "session_ended"
+    #: The registration whose sign-in ended, once known: page loads are sent to sign in there.
+    provider: str | None = None
 
 
 class SignInLifecycle:

@@ -38,6 +38,7 @@ from .login_options import (
     is_max_age,
 )
 from .providers import provider_state, signal_args
+from .redirects import relative_request_url
 from .responses import API_REQUEST_KEY, is_page_navigation
 from .user import ACTIVE_KEY, activate, forget_user
 
@@ -60,14 +61,6 @@ def public(view: F) -> F:
         def about(): ...
     """
     return guarded(view, "public")
-
-
-def relative_request_url() -> str:
-    """This request's path on the site (the app's mount point included) and query,
-    to come back to after signing in."""
-    path = request.script_root + request.path
-    query = request.query_string.decode("latin-1")
-    return f"{path}?{query}" if query else path
 
 
 def view_caller(function: F) -> Callable[..., Any]:
@@ -116,6 +109,7 @@ def refresh_or_sign_out(state: Any, *, force: bool = False) -> SignedInUser:
     try:
         return state.refresh_current_user(force=force)
     except SessionEnded as error:
+        error.provider = state.name  # a page load is sent to sign in there again (responses.py)
         signals.refresh_failed.send(current_app._get_current_object(), error=error, **signal_args(state))
         forget_user(state.name)
         raise

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask import request
+
 
 def safe_next_url(candidate: str | None) -> str | None:
     """``candidate`` if it is a relative path on this site, else ``None``.
@@ -21,3 +23,11 @@ def safe_next_url(candidate: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return candidate
+
+
+def relative_request_url() -> str:
+    """This request's path on the site (the app's mount point included) and query,
+    to come back to after signing in."""
+    path = request.script_root + request.path
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, jsonify, render_template, request
+from flask import Response, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import InternalServerError
 
 from ..errors import OktaError
+from ..sessions.lifecycle import SessionEnded
 from .providers import provider_state
+from .redirects import relative_request_url
 from .user import active_state, leave_unloaded_user_anonymous
 
 log = logging.getLogger("flask_okta_client")
@@ -40,7 +42,10 @@ def error_response(error: OktaError) -> Response:
     """The single place an :class:`OktaError` becomes an HTTP answer."""
     if error.status >= 500:
         log.warning("okta: answering %s (%s) to %s %s", error.status, error.error, request.method, request.path)
-    if is_page_navigation():
+    if is_page_navigation() and isinstance(error, SessionEnded) and error.provider is not None:
+        login = url_for(provider_state(error.provider).endpoint("login"), next=relative_request_url())
+        response = redirect(login)  # as the decorators do: sign in again, back to this page
+    elif is_page_navigation():
         leave_unloaded_user_anonymous()  # the page's layout may read current_user: no store behind it
         failed = active_state() or provider_state()  # its "Sign in again" link
         response = Response(render_template("okta/error.html", error=error, provider=failed.name),

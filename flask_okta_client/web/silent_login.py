@@ -19,9 +19,10 @@ from flask import Response, redirect, request, session
 
 from ..errors import OktaError
 from .app_wide import OPEN, requested_view_guard
-from .decorators import relative_request_url, view_caller
+from .decorators import view_caller
 from .login_options import configured_defaults
 from .providers import provider_state, registrations
+from .redirects import relative_request_url
 from .responses import is_page_navigation
 
 log = logging.getLogger("flask_okta_client")
