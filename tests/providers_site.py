@@ -76,6 +76,11 @@ def make_two_provider_site(settings: dict[str, Any], **config: Any) -> Flask:
     def staff_api() -> Any:
         return jsonify(sub=current_token["sub"])
 
+    @app.get("/api/staff-who")
+    @bearer_token_required(provider="staff", scopes=["openid"])
+    def staff_api_who() -> Any:
+        return jsonify(provider=current_user.provider, sub=current_user.sub)
+
     @app.get("/api/customers")
     @bearer_token_required(scopes=["openid"])
     def customers_api() -> Any:

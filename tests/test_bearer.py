@@ -7,9 +7,11 @@ import json
 import time
 
 import pytest
+from flask import request
 from jose import jwt as jose_jwt
 
 from flask_okta_client import bearer_token_required
+from flask_okta_client.errors import ProviderError
 from tests.site import make_site
 
 
@@ -44,6 +46,21 @@ def test_missing_token_gets_401_with_a_bearer_challenge(client):
 def test_browser_page_load_without_token_still_gets_401_json(client):
     response = client.get("/api/messages", headers={"Accept": "text/html", "Sec-Fetch-Mode": "navigate"})
     assert response.status_code == 401
+    assert response.is_json
+
+
+def test_an_error_before_the_guard_runs_still_answers_json(okta_settings):
+    """A bearer-protected route answers JSON even when an OktaError comes from an app's own
+    before_request hook (say, one that reads current_user while the token store is down)."""
+    app = make_site(okta_settings)
+
+    @app.before_request
+    def provider_trouble():
+        if request.path == "/api/messages":
+            raise ProviderError("The sign-in service is unavailable.")
+
+    response = app.test_client().get("/api/messages", headers={"Accept": "text/html", "Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 502
     assert response.is_json
 
 

@@ -355,6 +355,13 @@ def test_tokens_of_one_issuer_are_refused_by_the_other_registration(app, okta_mo
                 TestTokens(okta_mock_server, client_id=staff_state.config.client_id).id_token(), nonce=None)
 
 
+def test_current_user_under_a_staff_bearer_guard_is_the_staff_sign_in(app, client, okta_mock_server, staff_server):
+    sign_in(client, okta_mock_server, "alice")  # the browser is signed in with the customer registration only
+    token = TestTokens(staff_server, audience="api://staff").access_token(username="sam")
+    response = client.get("/api/staff-who", headers={"Authorization": f"Bearer {token}"})
+    assert response.get_json() == {"provider": None, "sub": None}  # nobody signed in with staff, not alice
+
+
 @pytest.mark.parametrize("store", ["session", "directory"])
 def test_a_sign_in_cookie_of_one_registration_is_nothing_to_the_other(okta_settings, staff_config, staff_server,
                                                                     tmp_path, store):

@@ -88,6 +88,7 @@ class VerifiedTokenCache:
         # token -> (entry, the number of insertions when it was inserted or last moved)
         self._entries: dict[str, tuple[VerifiedToken, int]] = {}
         self._insertions = 0
+        self._move_after = max_size // 2
         self._lock = threading.Lock()
 
     def get(self, token: str, leeway: float) -> VerifiedToken | None:
@@ -101,7 +102,7 @@ class VerifiedTokenCache:
         if entry.expires_at <= self.clock() - leeway:
             self._entries.pop(token, None)
             return None
-        if self._insertions - inserted >= self.max_size // 2:
+        if self._insertions - inserted >= self._move_after:
             self._entries.pop(token, None)
             self._insert(token, entry)
         return entry
@@ -149,6 +150,14 @@ class AccessTokenValidator:
         mode = config.token_validation
         self._always_introspects = mode == "introspect"
         self._introspects_if_offered = mode == "auto" and config.is_org_authorization_server
+        self._leeway = config.clock_skew
+        # Known now when tokens are always validated locally; read per call otherwise.
+        self._default_audience = None if self._always_introspects or self._introspects_if_offered else config.audience
+
+    def default_audience(self) -> str | None:
+        """The audience a token must name when the route names none: ``OKTA_AUDIENCE`` for
+        local validation; none with introspection (the audience is checked only when given)."""
+        return None if self.introspects() else self.config.audience
 
     def introspects(self) -> bool:
         """Whether tokens are introspected rather than validated locally."""
@@ -164,12 +173,12 @@ class AccessTokenValidator:
         every audience the token names; another audience is validated afresh
         (and refused).
         """
-        cached = self.cache.get(token, self.config.clock_skew)
-        introspects = self.introspects()
-        wanted = audience or (None if introspects else self.config.audience)
-        if cached is not None and (wanted is None or wanted in cached.audiences):
-            return cached
-        if introspects:
+        cached = self.cache.get(token, self._leeway)
+        if cached is not None:
+            wanted = audience or self._default_audience or self.default_audience()
+            if wanted is None or wanted in cached.audiences:
+                return cached
+        if self.introspects():
             claims = self._introspect(token, audience)
         else:
             claims = self.verifier.verify_access_token(token, audience=audience)

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import current_app, request
 
-from .decorators import GUARD_ATTRIBUTE, require_signed_in_user
+from .decorators import require_signed_in_user
+from .guards import GUARD_ATTRIBUTE
 from .providers import registrations
 from .user import activate
 

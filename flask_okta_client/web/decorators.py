@@ -31,6 +31,7 @@ from .dpop_auth import (
     dpop_challenge,
     dpop_verified_token,
 )
+from .guards import guarded
 from .login_options import (
     checked_params,
     configured_defaults,
@@ -39,18 +40,10 @@ from .login_options import (
 )
 from .providers import provider_state, signal_args
 from .redirects import relative_request_url
-from .responses import API_REQUEST_KEY, is_page_navigation
-from .user import ACTIVE_KEY, activate, forget_user
+from .responses import is_page_navigation
+from .user import activate, forget_user
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: How a view is protected ("login", "bearer" or "public"); ``OKTA_REQUIRE_LOGIN`` leaves such views alone.
-GUARD_ATTRIBUTE = "okta_guard"
-
-
-def guarded(view: F, guard: str) -> F:
-    setattr(view, GUARD_ATTRIBUTE, guard)
-    return view
 
 
 def public(view: F) -> F:
@@ -216,7 +209,7 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
                 return refusal
             return call(*args, **kwargs)
 
-        return guarded(wrapper, "login")  # type: ignore[return-value]
+        return guarded(wrapper, "login", provider)  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
 
@@ -290,8 +283,7 @@ def require_bearer_token(scopes: frozenset[str], audience: str | None,
     context = app_ctx._get_current_object()  # type: ignore[attr-defined]
     req = request._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
-    environ[API_REQUEST_KEY] = True
-    state = environ[ACTIVE_KEY] = provider_state(provider, context.app)
+    state = provider_state(provider, context.app)
     header = environ.get("HTTP_AUTHORIZATION")
     dpop = False
     if header is not None and header.startswith("Bearer ") and not environ.get("QUERY_STRING") \
@@ -360,7 +352,7 @@ def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = ()
             require_bearer_token(required_scopes, audience, requirements, step_up, provider)
             return call(*args, **kwargs)
 
-        return guarded(wrapper, "bearer")  # type: ignore[return-value]
+        return guarded(wrapper, "bearer", provider)  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
 

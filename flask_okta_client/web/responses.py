@@ -9,6 +9,7 @@ from werkzeug.exceptions import InternalServerError
 
 from ..errors import OktaError
 from ..sessions.lifecycle import SessionEnded
+from .guards import is_bearer_guarded, requested_view
 from .providers import provider_state
 from .redirects import relative_request_url
 from .user import active_state, leave_unloaded_user_anonymous
@@ -19,7 +20,8 @@ log = logging.getLogger("flask_okta_client")
 # Retry-After of a 503 whose cause did not say how long to wait, in seconds.
 DEFAULT_RETRY_AFTER = 30
 
-# Set on requests to views protected by bearer_token_required: they always get JSON.
+# Set on requests to the extension's JSON endpoints (back-channel logout, the session endpoint, event
+# hooks): they always get JSON, as views protected by bearer_token_required do.
 API_REQUEST_KEY = "flask_okta_client.api_request"
 
 
@@ -29,7 +31,8 @@ def is_page_navigation() -> bool:
     Not when it is an API call, prefers JSON, carries ``X-Requested-With``,
     or its ``Sec-Fetch-Mode`` says it is a fetch rather than a navigation.
     """
-    if request.environ.get(API_REQUEST_KEY) or request.headers.get("X-Requested-With"):
+    if request.environ.get(API_REQUEST_KEY) or is_bearer_guarded(requested_view()) \
+            or request.headers.get("X-Requested-With"):
         return False
     mode = request.headers.get("Sec-Fetch-Mode")
     if mode is not None and mode != "navigate":

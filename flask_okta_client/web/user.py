@@ -16,6 +16,7 @@ from werkzeug.local import LocalProxy
 
 from ..errors import OktaError
 from ..sessions.storage import SignedInUser
+from .guards import PROVIDER_ATTRIBUTE, is_bearer_guarded, requested_view
 from .providers import DEFAULT_NAME, provider_state, registrations
 
 if TYPE_CHECKING:
@@ -102,7 +103,8 @@ class AnonymousUser:
 # Kept in the WSGI environ, per registration: it lives exactly as long as the request (``g`` may
 # outlive it when an app context is shared, as in tests).
 USER_KEY = "flask_okta_client.user:"
-#: The registration whose guard protects this request's view (set by the decorators).
+#: The registration whose guard protects this request's view (set by ``login_required`` and the
+#: app-wide guard; a ``bearer_token_required`` view names its registration itself).
 ACTIVE_KEY = "flask_okta_client.active_provider"
 
 
@@ -157,6 +159,9 @@ def unguarded_state() -> OktaState | None:
     providers = registrations()
     if len(providers) == 1:
         return next(iter(providers.values()))
+    view = requested_view()
+    if is_bearer_guarded(view):
+        return provider_state(getattr(view, PROVIDER_ATTRIBUTE))
     serving = providers.get(request.blueprint or "")
     if serving is not None:
         return serving
