@@ -12,6 +12,7 @@ from flask_okta_client.errors import ConfigError
 from tests.concurrency import run_concurrently
 from tests.lifecycle_helpers import (
     OFFLINE_SCOPES,
+    change_stored_user,
     expire_access_token,
     share_cookies,
     stored_user,
@@ -212,3 +213,13 @@ def test_token_settings_may_come_as_json_text(okta_settings, okta_mock_server):
     client = session_site(okta_settings, OKTA_SESSION_ENDPOINT_TOKENS=json.dumps({"mine": "access_token"})).test_client()
     sign_in(client, okta_mock_server)
     assert ask(client, token="mine").json["token"]["name"] == "mine"
+
+
+def test_polling_the_endpoint_keeps_the_idle_timeout_from_running_out(okta_settings, okta_mock_server):
+    app = session_site(okta_settings, OKTA_SESSION_IDLE_TIMEOUT=600)
+    client = app.test_client()
+    sign_in(client, okta_mock_server)
+    for _ in range(3):  # three polls, each after 500 of the 600 idle seconds
+        change_stored_user(app, client, last_seen_at=stored_user(app, client).last_seen_at - 500)
+        assert ask(client).json["authenticated"] is True
+    assert client.get("/protected").status_code == 200
