@@ -283,8 +283,14 @@ def read_sdk_file(path: Path) -> dict[str, Any]:
     return {SDK_FILE_KEYS[k]: v for k, v in data.items() if k in SDK_FILE_KEYS}
 
 
+def empty_setting(key: str) -> ConfigError:
+    return ConfigError(f"{key} is set but empty: give it a value, or remove it to use the default")
+
+
 def _sdk_file_settings(lookup: Callable[[str], Any]) -> dict[str, Any]:
     configured = lookup("OKTA_CLIENT_CONFIG")
+    if isinstance(configured, str) and not configured.strip():
+        raise empty_setting("OKTA_CLIENT_CONFIG")
     if configured:
         if not isinstance(configured, (str, os.PathLike)):
             raise ConfigError(f"OKTA_CLIENT_CONFIG must be the path of an okta.json or okta.ini file, "
@@ -360,7 +366,7 @@ def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str],
         value = first(key)
         value = file_settings.get(key) if value is None else value
         if isinstance(value, str) and not value.strip() and key not in EMPTY_ALLOWED:
-            raise ConfigError(f"{key} is set but empty: give it a value, or remove it to use the default")
+            raise empty_setting(key)
         return value
 
     return lookup

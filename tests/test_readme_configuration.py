@@ -135,3 +135,15 @@ def test_a_setting_of_the_wrong_type_or_range_is_accepted_or_refused_naming_it(k
 def test_a_whole_number_setting_refuses_a_fraction_or_a_boolean(value):
     with pytest.raises(ConfigError, match="OKTA_CLOCK_SKEW must be a whole number"):
         load_config({**MINIMAL, "OKTA_CLOCK_SKEW": value}, environ={})
+
+
+@pytest.mark.parametrize("key", sorted(keys_load_config_reads() - {"OKTA_DOMAIN"}))
+def test_only_the_two_settings_readme_names_may_be_empty(key):
+    """README: a setting set to an empty string is an error, not an absent one; only
+    OKTA_AUTHORIZATION_SERVER_ID and OKTA_URL_PREFIX may be empty."""
+    settings = {**MINIMAL, key: ""}
+    if key in ("OKTA_AUTHORIZATION_SERVER_ID", "OKTA_URL_PREFIX"):
+        load_config(settings, environ={})
+    else:
+        with pytest.raises(ConfigError, match=f"{key} is set but empty"):
+            load_config(settings, environ={})
