@@ -191,12 +191,15 @@ def test_two_tabs_signing_in_at_once_both_complete(app, client, okta_mock_server
 
 
 def test_pending_sign_ins_are_capped(okta_settings, okta_mock_server):
+    """README: that many can finish; one more drops only the oldest."""
     client = make_site(okta_settings, OKTA_MAX_PENDING_LOGINS=2).test_client()
     oldest = start_login(client, "/oldest")
-    start_login(client, "/b")
-    start_login(client, "/c")
+    second = start_login(client, "/b")
+    third = start_login(client, "/c")
     response = client.get(local(okta_mock_server.login(oldest, "alice")))
     assert response.status_code == 400
+    assert client.get(local(okta_mock_server.login(third, "alice"))).headers["Location"] == "/c"
+    assert client.get(local(okta_mock_server.login(second, "alice"))).headers["Location"] == "/b"
 
 
 def test_sign_in_keeps_other_session_data_and_renews_the_csrf_token(app, client, okta_mock_server):
