@@ -223,3 +223,10 @@ def test_polling_the_endpoint_keeps_the_idle_timeout_from_running_out(okta_setti
         change_stored_user(app, client, last_seen_at=stored_user(app, client).last_seen_at - 500)
         assert ask(client).json["authenticated"] is True
     assert client.get("/protected").status_code == 200
+
+
+def test_asking_for_two_tokens_at_once_is_a_bad_request(signed_in):
+    app, client = signed_in
+    response = client.get(PATH, headers=FRONT_END, query_string=[("token", "api"), ("token", "orders")])
+    assert response.status_code == 400 and response.json["error"] == "invalid_request"
+    assert response.headers["Cache-Control"] == "no-store"

@@ -74,7 +74,10 @@ def session_endpoint() -> Response:
     refuse_cross_origin_request()
     state = okta()  # the registration this endpoint belongs to
     config = state.config
-    name = request.args.get("token")
+    names = request.args.getlist("token")
+    if len(names) > 1:
+        raise OktaError("Ask for one token at a time.", error="invalid_request", status=400)
+    name = names[0] if names else None
     spec = None
     if name is not None:
         spec = config.session_endpoint_tokens.get(name)
