@@ -70,6 +70,14 @@ def test_a_forged_logout_callback_leaves_the_genuine_return_working(client, okta
     assert client.get(genuine).status_code == 400  # single use
 
 
+def test_a_logout_callback_repeating_its_state_is_refused_and_spends_nothing(client, okta_mock_server):
+    sign_in(client, okta_mock_server)
+    location = client.post("/logout", data={"csrf_token": csrf_token(client)}).headers["Location"]
+    state = query(location)["state"]
+    assert client.get(f"/logout/callback?state={state}&state=bogus").status_code == 400
+    assert client.get(f"/logout/callback?state={state}").headers["Location"] == "/"
+
+
 def test_logout_works_while_the_provider_cannot_revoke(client, okta_mock_server):
     sign_in(client, okta_mock_server)
     okta_mock_server.fail_next("revoke", status=503, times=2)

@@ -321,10 +321,8 @@ def redis_store(url: str, sealer: TokenSealer, lifetime: int, lock_timeout: floa
 
 
 def filesystem_store(directory: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
-    try:
-        from cachelib import FileSystemCache
-    except ImportError:
-        raise ConfigError("OKTA_TOKEN_STORE is a directory: install cachelib (flask-okta-client[redis])") from None
+    from cachelib import FileSystemCache
+
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     cache = FileSystemCache(str(path), default_timeout=lifetime, threshold=0, mode=0o600)

@@ -30,7 +30,7 @@ from .initiated_login import (
     initiated_login_target,
     is_initiated_login,
 )
-from .login_options import login_options
+from .login_options import login_options, single
 from .providers import provider_state, signal_args
 from .redirects import safe_next_url
 from .silent_login import NOT_SIGNED_IN_ERRORS, mark_tried
@@ -214,7 +214,7 @@ def logout_callback() -> Response:
     """Back from the provider's sign-out: check the state we sent. A wrong state leaves it in place,
     so a forged return cannot spoil the genuine one."""
     key = okta().session_key(LOGOUT_STATE_SESSION_KEY)
-    if not same_secret(request.args.get("state", ""), session.get(key)):
+    if not same_secret(single(request.args, "state") or "", session.get(key)):
         raise LoginError("This sign-out response does not match a sign-out from this site.",
                          error="invalid_logout_state")
     session.pop(key)
