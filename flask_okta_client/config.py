@@ -295,7 +295,7 @@ def _sdk_file_settings(lookup: Callable[[str], Any]) -> dict[str, Any]:
         if not isinstance(configured, (str, os.PathLike)):
             raise ConfigError(f"OKTA_CLIENT_CONFIG must be the path of an okta.json or okta.ini file, "
                               f"got {configured!r}")
-        return read_sdk_file(Path(configured))
+        return read_sdk_file(Path(_without_nul("OKTA_CLIENT_CONFIG", configured)))
     for name in ("okta.json", "okta.ini"):
         candidate = Path.cwd() / name
         if candidate.is_file():
@@ -375,9 +375,18 @@ def settings_lookup(app_config: Mapping[str, Any], environ: Mapping[str, str],
 def _single_word(key: str, value: Any) -> str:
     """A value that never holds whitespace (a client id, an audience): a space means a paste went wrong."""
     text = _text(key, value)
-    if any(char.isspace() for char in text):
-        raise ConfigError(f"{key} must not contain spaces, got {text!r}: copy it again from the provider")
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise ConfigError(f"{key} must not contain spaces or control characters, got {text!r}: "
+                          "copy it again from the provider")
     return text
+
+
+def _without_nul(key: str, value: Any) -> Any:
+    """A path, URL or key given as text or bytes: a NUL character, which no path or key holds, is refused
+    here rather than failing where the value is first used."""
+    if isinstance(value, (str, bytes)) and ("\0" in value if isinstance(value, str) else b"\0" in value):
+        raise ConfigError(f"{key} contains a NUL character: copy it again")
+    return value
 
 
 def _issuer_url(key: str, value: Any) -> str:
@@ -595,7 +604,7 @@ def _load_config(get: Callable[[str], Any], name: str, prefix: str) -> OktaConfi
         verified_token_cache_size=_int(
             "OKTA_VERIFIED_TOKEN_CACHE_SIZE", get_or("OKTA_VERIFIED_TOKEN_CACHE_SIZE", 10_000)
         ),
-        token_store=get_or("OKTA_TOKEN_STORE", "session"),
+        token_store=_without_nul("OKTA_TOKEN_STORE", get_or("OKTA_TOKEN_STORE", "session")),
         token_store_cache=_bool("OKTA_TOKEN_STORE_CACHE", get_or("OKTA_TOKEN_STORE_CACHE", True)),
         token_store_cache_size=_int("OKTA_TOKEN_STORE_CACHE_SIZE", get_or("OKTA_TOKEN_STORE_CACHE_SIZE", 5_000),
                                     minimum=1),
@@ -604,7 +613,7 @@ def _load_config(get: Callable[[str], Any], name: str, prefix: str) -> OktaConfi
         session_absolute_timeout=_int(
             "OKTA_SESSION_ABSOLUTE_TIMEOUT", get_or("OKTA_SESSION_ABSOLUTE_TIMEOUT", 24 * 3600), minimum=1
         ),
-        private_key=get_or("OKTA_PRIVATE_KEY", None),
+        private_key=_without_nul("OKTA_PRIVATE_KEY", get_or("OKTA_PRIVATE_KEY", None)),
         private_key_id=_optional(get, "OKTA_PRIVATE_KEY_ID", _text),
         use_par=_choice("OKTA_USE_PAR", get_or("OKTA_USE_PAR", "auto"), PAR_MODES),
         require_login=_bool("OKTA_REQUIRE_LOGIN", get_or("OKTA_REQUIRE_LOGIN", False)),
@@ -615,7 +624,7 @@ def _load_config(get: Callable[[str], Any], name: str, prefix: str) -> OktaConfi
         backchannel_logout_path=_relative_path(
             "OKTA_BACKCHANNEL_LOGOUT_PATH", get_or("OKTA_BACKCHANNEL_LOGOUT_PATH", "/backchannel-logout")
         ),
-        logout_cache=get_or("OKTA_LOGOUT_CACHE", None),
+        logout_cache=_without_nul("OKTA_LOGOUT_CACHE", get_or("OKTA_LOGOUT_CACHE", None)),
         dpop=_bool("OKTA_DPOP", get_or("OKTA_DPOP", False)),
         dpop_key=get_or("OKTA_DPOP_KEY", None),
         dpop_algorithm=_optional(get, "OKTA_DPOP_ALGORITHM", _dpop_algorithm),

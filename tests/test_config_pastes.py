@@ -77,3 +77,23 @@ def test_a_value_with_spaces_inside_is_refused(key, value):
     settings = {"OKTA_ISSUER": ISSUER, key: value}
     message = config_error(**settings)
     assert key in message and "must not contain spaces" in message
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("OKTA_AUDIENCE", "api://default\x01"),
+    ("OKTA_CLIENT_ID", "0oa1client2id3\x7f"),
+])
+def test_a_value_with_control_characters_inside_is_refused(key, value):
+    message = config_error(OKTA_ISSUER=ISSUER, **{key: value})
+    assert key in message and "control characters" in message
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("OKTA_TOKEN_STORE", "/var/lib/okta\0tokens"),
+    ("OKTA_PRIVATE_KEY", "/etc/okta/key.pem\0"),
+    ("OKTA_LOGOUT_CACHE", "redis://127.0.0.1:6379/0\0"),
+    ("OKTA_CLIENT_CONFIG", "okta\0.json"),
+])
+def test_a_path_or_url_with_a_nul_character_is_a_config_error(key, value):
+    assert config_error(OKTA_ISSUER=ISSUER, OKTA_CLIENT_SECRET="s3cret", **{key: value}) == \
+        f"{key} contains a NUL character: copy it again"
