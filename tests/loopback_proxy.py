@@ -5,6 +5,7 @@
         ...                      # ... and delivered when the block ends
     with proxy.resetting():      # every connection is reset (TCP RST) at its next byte
         ...
+    proxy.freeze(port)           # one connection goes silent for good, nothing closed (a partition)
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class LoopbackProxy:
         self._resetting = False
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
+        #: Each connection's local port towards the server (as the server sees it), in order.
+        self.upstream_ports: list[int] = []
+        self._frozen: set[int] = set()
 
     @property
     def port(self) -> int:
@@ -78,6 +82,10 @@ class LoopbackProxy:
         finally:
             self._resetting = False
 
+    def freeze(self, upstream_port: int) -> None:
+        """Swallow every byte of that connection from now on, both ways, and close nothing."""
+        self._frozen.add(upstream_port)
+
     def _accept(self) -> None:
         while True:
             try:
@@ -92,15 +100,19 @@ class LoopbackProxy:
             except OSError:
                 reset(client)
                 continue
+            port = upstream.getsockname()[1]
             with self._lock:
                 self._connections.update((client, upstream))
+                self.upstream_ports.append(port)
             for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+                threading.Thread(target=self._pump, args=(source, target, port), daemon=True).start()
 
-    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+    def _pump(self, source: socket.socket, target: socket.socket, port: int) -> None:
         try:
             while data := source.recv(CHUNK):
                 self._flowing.wait()
+                if port in self._frozen:
+                    continue
                 if self._resetting:
                     reset(source)
                     reset(target)

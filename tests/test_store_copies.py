@@ -25,9 +25,9 @@ from tests.lifecycle_helpers import (
     stored_user,
     with_cookies_of,
 )
+from tests.loopback_proxy import LoopbackProxy
 from tests.redis_monitor import commands_during, wait_until_live
 from tests.site import csrf_token, make_site, sign_in
-from tests.tcp_proxy import FreezableProxy
 from tests.waiting import wait_for
 
 LISTENER_THREAD = "okta-store-invalidations"
@@ -170,8 +170,7 @@ def test_a_killed_invalidation_connection_sends_reads_to_redis_until_a_new_one_t
 def test_an_invalidation_connection_that_goes_silent_stops_copies_and_is_replaced(okta_settings,
                                                                                    okta_mock_server, redis_url):
     server = redis.Redis.from_url(redis_url)
-    proxy = FreezableProxy((server.connection_pool.connection_kwargs["host"],
-                            server.connection_pool.connection_kwargs["port"]))
+    proxy = LoopbackProxy(server.connection_pool.connection_kwargs["port"]).start()
     try:
         app, browser = warm_site(okta_settings, okta_mock_server, f"redis://127.0.0.1:{proxy.port}/0")
         store = app.extensions["okta"].store
