@@ -48,6 +48,17 @@ def warm(app, browser) -> None:
     assert browser.get("/protected").status_code == 200  # keeps a copy
 
 
+def two_instances_warm_on_b(okta_settings, okta_mock_server, redis_url) -> tuple:
+    """Two sites sharing one Redis store, one browser signed in on A whose cookies B shares, B holding a copy."""
+    config = {"OKTA_TOKEN_STORE": redis_url, "OKTA_SCOPES": OFFLINE_SCOPES}
+    instance_a, instance_b = make_site(okta_settings, **config), make_site(okta_settings, **config)
+    browser_a, browser_b = instance_a.test_client(), instance_b.test_client()
+    sign_in(browser_a, okta_mock_server)
+    share_cookies(browser_a, browser_b)
+    warm(instance_b, browser_b)
+    return instance_a, browser_a, instance_b, browser_b
+
+
 def entry_name(app, browser) -> str:
     return "okta:" + app.extensions["okta"].store.cache_key(browser.get_cookie("okta_session").value)
 
@@ -60,12 +71,7 @@ def listener_threads() -> list[threading.Thread]:
 
 
 def test_a_refresh_and_a_sign_out_on_another_instance_reach_a_warm_copy(okta_settings, okta_mock_server, redis_url):
-    config = {"OKTA_TOKEN_STORE": redis_url, "OKTA_SCOPES": OFFLINE_SCOPES}
-    instance_a, instance_b = make_site(okta_settings, **config), make_site(okta_settings, **config)
-    browser_a, browser_b = instance_a.test_client(), instance_b.test_client()
-    sign_in(browser_a, okta_mock_server)
-    share_cookies(browser_a, browser_b)
-    warm(instance_b, browser_b)
+    instance_a, browser_a, instance_b, browser_b = two_instances_warm_on_b(okta_settings, okta_mock_server, redis_url)
     before = stored_user(instance_b, browser_b).access_token
     assert commands_during(redis_url, lambda: stored_user(instance_b, browser_b)) == []  # B reads its copy
 
@@ -135,12 +141,7 @@ def test_copies_work_where_select_has_no_poll(okta_settings, okta_mock_server, r
     import select
 
     monkeypatch.delattr(select, "poll")  # Windows, or gevent's patched select
-    config = {"OKTA_TOKEN_STORE": redis_url, "OKTA_SCOPES": OFFLINE_SCOPES}
-    instance_a, instance_b = make_site(okta_settings, **config), make_site(okta_settings, **config)
-    browser_a, browser_b = instance_a.test_client(), instance_b.test_client()
-    sign_in(browser_a, okta_mock_server)
-    share_cookies(browser_a, browser_b)
-    warm(instance_b, browser_b)
+    instance_a, browser_a, instance_b, browser_b = two_instances_warm_on_b(okta_settings, okta_mock_server, redis_url)
     assert commands_during(redis_url, lambda: browser_b.get("/protected")) == []
 
     browser_a.post("/logout", data={"csrf_token": csrf_token(browser_a)})
