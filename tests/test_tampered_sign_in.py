@@ -64,12 +64,18 @@ def test_a_tampered_sign_in_cookie_signs_nobody_in(okta_settings, okta_mock_serv
     assert client.get("/protected").status_code == 200
 
 
-def test_a_tampered_chunk_of_a_split_sign_in_signs_nobody_in(okta_settings, okta_mock_server):
+def split_sign_in(okta_settings, okta_mock_server):
+    """A client with a cart in its session and a sign-in too large for one cookie (split in chunks)."""
     app = make_site(okta_settings)
     add_cart_views(app)
     client = app.test_client()
     client.get("/remember")
     store_sign_in(client, okta_sized_sign_in(okta_mock_server, groups=realistic_groups(150)))
+    return client
+
+
+def test_a_tampered_chunk_of_a_split_sign_in_signs_nobody_in(okta_settings, okta_mock_server):
+    client = split_sign_in(okta_settings, okta_mock_server)
     chunks = sorted(c.key for c in client._cookies.values() if c.key.startswith("okta_session."))
     assert len(chunks) >= 2 and client.get("/protected").status_code == 200
     client.set_cookie(chunks[0], flip(sign_in_cookie(client, chunks[0]), 10))
@@ -77,11 +83,7 @@ def test_a_tampered_chunk_of_a_split_sign_in_signs_nobody_in(okta_settings, okta
 
 
 def test_chunks_in_another_order_sign_nobody_in(okta_settings, okta_mock_server):
-    app = make_site(okta_settings)
-    add_cart_views(app)
-    client = app.test_client()
-    client.get("/remember")
-    store_sign_in(client, okta_sized_sign_in(okta_mock_server, groups=realistic_groups(150)))
+    client = split_sign_in(okta_settings, okta_mock_server)
     first, second = (sign_in_cookie(client, f"okta_session.{i}") for i in (0, 1))
     client.set_cookie("okta_session.0", second)
     client.set_cookie("okta_session.1", first)
