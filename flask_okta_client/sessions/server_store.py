@@ -186,7 +186,7 @@ class ServerSideTokenStore:
             try:
                 transaction.watch(name)
                 raw = transaction.get(name)
-                if raw is None or self.sealer.open(self.cache.serializer.loads(raw), handle.encode()) != loaded:
+                if raw is None or not self._holds(self.cache.serializer.loads(raw), handle, loaded):
                     return False
                 transaction.multi()
                 transaction.set(name, self.cache.serializer.dumps(sealed), ex=self.lifetime, xx=True)
@@ -197,10 +197,14 @@ class ServerSideTokenStore:
 
     def _replace_if_holding(self, key: str, handle: str, loaded: SignedInUser, sealed: Any) -> bool:
         current = self.cache.get(key)
-        if current is None or self.sealer.open(current, handle.encode()) != loaded:
+        if current is None or not self._holds(current, handle, loaded):
             return False
         self.cache.set(key, sealed, timeout=self.lifetime)
         return True
+
+    def _holds(self, sealed: Any, handle: str, loaded: SignedInUser) -> bool:
+        """Whether the sealed entry of ``handle`` is still the sign-in a request loaded."""
+        return self.sealer.open(sealed, handle.encode()) == loaded
 
     def clear(self, cookie: SignInCookie) -> None:
         handle = _handle(cookie)
