@@ -328,11 +328,11 @@ def other_verifiers(provider: LoopbackIssuer, notes: list[str]) -> dict[str, Cal
 def breakdown_stages(state: Any) -> list[tuple[str, Any, str]]:
     """(label, owner, attribute) of each stage of a first-sight request, outermost first."""
     from flask_okta_client.protocol import bearer, validation
-    from flask_okta_client.web import decorators
+    from flask_okta_client.web.bearer_guard import BearerGuard
 
     cache = state.access_tokens.cache
     return [
-        ("require_bearer_token (all our work)", decorators, "require_bearer_token"),
+        ("BearerGuard.check (all our work but the cache probe)", BearerGuard, "check"),
         ("  AccessTokenValidator.validate", state.access_tokens, "validate"),
         ("    cache lookup (a miss)", cache, "get"),
         ("    token_scopes", bearer, "token_scopes"),
@@ -373,7 +373,7 @@ def timed_stages(stages: Sequence[tuple[str, Any, str]]) -> Iterator[dict[str, l
     restore: list[Callable[[], None]] = []
     for label, owner, name in stages:
         original = getattr(owner, name)
-        if isinstance(owner, types.ModuleType):
+        if isinstance(owner, (types.ModuleType, type)):
             restore.append(functools.partial(setattr, owner, name, original))
         else:  # a bound method: shadow it on the instance, then uncover the class's again
             restore.append(functools.partial(delattr, owner, name))

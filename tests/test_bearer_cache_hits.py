@@ -170,3 +170,44 @@ def test_any_spelling_of_the_scheme_reaches_the_cached_token(client, okta_access
     assert call(client, token, scheme="bearer").status_code == 200
     assert call(client, token, scheme="BEARER").status_code == 200
     assert verifications == [token]
+
+
+def test_a_raising_check_refuses_a_cached_token_too(app, client, okta_access_token, verifications):
+    @app.get("/api/by-department")
+    @bearer_token_required(check=lambda claims: claims["department"] == "R&D")
+    def by_department():
+        return "ok"
+
+    token = okta_access_token(scopes=["messages:read"])
+    for _ in range(2):  # first sight, then a hit
+        response = call(client, token, path="/api/by-department")
+        assert response.status_code == 403
+        assert response.is_json
+    assert verifications == [token]
+
+
+def test_one_view_on_two_apps_judges_each_token_with_its_own_app(okta_settings, okta_access_token):
+    """A decorated view remembers the registration of the app it last served; a thread serving
+    another app never reads the first app's cache."""
+    from flask import Flask
+
+    from flask_okta_client import OktaClient
+
+    @bearer_token_required(scopes=["messages:read"])
+    def messages():
+        return "ok"
+
+    apps = []
+    for audience in ("api://default", "api://other"):
+        app = Flask(__name__)
+        app.config.update(SECRET_KEY="s" * 32, **okta_settings, OKTA_AUDIENCE=audience)
+        OktaClient(app)
+        app.add_url_rule("/api/messages", view_func=messages)
+        apps.append(app)
+    default_app, other_app = apps
+    token = okta_access_token(scopes=["messages:read"])
+    for _ in range(2):  # each time, the cached token is served by its app and refused by the other
+        assert call(default_app.test_client(), token).status_code == 200
+        assert_invalid_token(call(other_app.test_client(), token))
+    assert len(default_app.extensions["okta"].access_tokens.cache) == 1
+    assert len(other_app.extensions["okta"].access_tokens.cache) == 0

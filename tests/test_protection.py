@@ -87,3 +87,19 @@ def test_anonymous_current_user(app):
     with app.test_request_context("/"):
         assert current_user.is_authenticated is False
         assert current_user.groups == []
+
+
+def test_a_check_that_raises_refuses_and_says_so_in_the_log(app, client, okta_sign_in, caplog):
+    from flask_okta_client import login_required
+
+    @app.get("/by-department")
+    @login_required(check=lambda claims: claims["department"].startswith("R&D"))
+    def by_department():
+        return "ok"
+
+    okta_sign_in(client, "ivy")  # no department claim: the predicate raises KeyError
+    with caplog.at_level("WARNING", logger="flask_okta_client"):
+        response = client.get("/by-department", headers={"Accept": "text/html"})
+    assert response.status_code == 403
+    assert "the check= predicate raised KeyError; access refused" in caplog.text
+    assert client.get("/profile").status_code == 200  # the sign-in is untouched

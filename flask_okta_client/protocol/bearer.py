@@ -43,6 +43,22 @@ class VerifiedToken(NamedTuple):
     audiences: frozenset[str] = frozenset()
 
 
+def verified_token(claims: dict[str, Any]) -> VerifiedToken:
+    """What the cache keeps of a token whose ``claims`` passed validation (``exp`` is a number).
+
+    Built for every token seen for the first time, so the common shapes (one
+    audience, no ``cnf``) take no further calls.
+    """
+    aud = claims.get("aud")
+    return tuple.__new__(VerifiedToken, (  # as NamedTuple._make does, without its own Python call
+        MappingProxyType(claims),
+        token_scopes(claims),
+        float(claims["exp"]),
+        bound_key(claims) if "cnf" in claims else None,
+        frozenset((aud,)) if isinstance(aud, str) else claimed_audiences(claims),
+    ))
+
+
 def bound_key(claims: Mapping[str, Any]) -> str | None:
     """``cnf.jkt`` of a token; a confirmation this site cannot check (mTLS, say) refuses the token."""
     cnf = claims.get("cnf")
@@ -65,7 +81,7 @@ def claimed_audiences(claims: Mapping[str, Any]) -> frozenset[str]:
 
 
 class VerifiedTokenCache:
-    """A bounded LRU of verified tokens, found by the exact token.
+    """A bounded map of verified tokens, found by the exact token; the oldest entry is evicted first.
 
     The token string itself is the key: a hit needs every character to
     match, so a copy with any character changed is a miss, and the lookup
@@ -73,45 +89,32 @@ class VerifiedTokenCache:
     the rest of a hit inside a request). The cache therefore holds the
     tokens it verified, at most ``max_size`` of them, in the process's
     memory, as the requests that carried them did. Only tokens that passed
-    validation are stored; expiry is rechecked on every hit.
+    validation are stored, each with the time it stops being usable (its
+    expiry plus the clock leeway), which every hit checks.
 
-    A plain dict keeps the order, least recently used first; eviction takes
-    from the front. A hit moves its entry to the end only once
-    ``max_size // 2`` insertions followed its own, since inside a request the
-    move cost about a fifth of a hit (measured); an entry used within the
-    last ``max_size // 2`` insertions is still never evicted.
+    A hit is a dict lookup and one comparison: entries are never moved, so a
+    token still in use when it becomes the oldest is evicted and verified
+    once more, at most once per ``max_size`` new tokens.
     """
 
-    def __init__(self, max_size: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, max_size: int, leeway: float, clock: Callable[[], float] = time.time) -> None:
         self.max_size = max_size
+        self.leeway = leeway
         self.clock = clock
-        # token -> (entry, the number of insertions when it was inserted or last moved)
-        self._entries: dict[str, tuple[VerifiedToken, int]] = {}
-        self._insertions = 0
-        self._move_after = max_size // 2
+        #: token -> (the time the entry stops being usable, the entry), oldest first.
+        self.entries: dict[str, tuple[float, VerifiedToken]] = {}
         self._lock = threading.Lock()
 
-    def get(self, token: str, leeway: float) -> VerifiedToken | None:
-        # Lock-free: each dict operation is atomic under the GIL; a racing thread
-        # can at worst miss the entry and verify the token once more, or
-        # miscount an insertion and move an entry a little early or late.
-        found = self._entries.get(token)
-        if found is None:
-            return None
-        entry, inserted = found
-        if entry.expires_at <= self.clock() - leeway:
-            self._entries.pop(token, None)
-            return None
-        if self._insertions - inserted >= self._move_after:
-            self._entries.pop(token, None)
-            self._insert(token, entry)
-        return entry
+    def get(self, token: str) -> VerifiedToken | None:
+        """The entry of ``token`` while it is usable."""
+        found = self.entries.get(token)
+        return found[1] if found is not None and self.clock() < found[0] else None
 
     def put(self, token: str, entry: VerifiedToken) -> None:
         if self.max_size <= 0:
             return
-        entries = self._entries
-        self._insert(token, entry)
+        entries = self.entries
+        entries[token] = (entry.expires_at + self.leeway, entry)
         if len(entries) > self.max_size:
             with self._lock:
                 while len(entries) > self.max_size:
@@ -120,12 +123,8 @@ class VerifiedTokenCache:
                     except (KeyError, RuntimeError):  # changed by another thread meanwhile
                         continue
 
-    def _insert(self, token: str, entry: VerifiedToken) -> None:
-        self._insertions += 1
-        self._entries[token] = (entry, self._insertions)
-
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self.entries)
 
 
 def offers_introspection(metadata: ProviderMetadata) -> bool:
@@ -146,13 +145,18 @@ class AccessTokenValidator:
         self.config = config
         self.verifier = verifier
         self.client = client
-        self.cache = VerifiedTokenCache(config.verified_token_cache_size, verifier.clock)
+        self.cache = VerifiedTokenCache(config.verified_token_cache_size, config.clock_skew, verifier.clock)
         mode = config.token_validation
         self._always_introspects = mode == "introspect"
         self._introspects_if_offered = mode == "auto" and config.is_org_authorization_server
-        self._leeway = config.clock_skew
-        # Known now when tokens are always validated locally; read per call otherwise.
-        self._default_audience = None if self._always_introspects or self._introspects_if_offered else config.audience
+        # Tokens always validated locally: the default audience is known now, and no discovery is read per call.
+        self._local_only = not (self._always_introspects or self._introspects_if_offered)
+        self._default_audience = config.audience if self._local_only else None
+
+    def known_audience(self, audience: str | None) -> str | None:
+        """The audience a cached token must name to serve a route asking for ``audience``, when
+        that is known without discovery; ``None`` when only :meth:`validate` can tell."""
+        return audience or self._default_audience
 
     def default_audience(self) -> str | None:
         """The audience a token must name when the route names none: ``OKTA_AUDIENCE`` for
@@ -173,17 +177,16 @@ class AccessTokenValidator:
         every audience the token names; another audience is validated afresh
         (and refused).
         """
-        cached = self.cache.get(token, self._leeway)
+        cached = self.cache.get(token)
         if cached is not None:
             wanted = audience or self._default_audience or self.default_audience()
             if wanted is None or wanted in cached.audiences:
                 return cached
-        if self.introspects():
-            claims = self._introspect(token, audience)
-        else:
+        if self._local_only or not self.introspects():
             claims = self.verifier.verify_access_token(token, audience=audience)
-        verified = VerifiedToken(MappingProxyType(claims), token_scopes(claims), float(claims["exp"]),
-                                 bound_key(claims), claimed_audiences(claims))
+        else:
+            claims = self._introspect(token, audience)
+        verified = verified_token(claims)
         self.cache.put(token, verified)
         return verified
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -98,8 +99,8 @@ def decode_header(segment: bytes) -> dict[str, Any]:
     return header
 
 
-def decode_claims(segment: bytes) -> dict[str, Any]:
-    return _json_object(segment, "payload")
+#: The claims of a token's payload segment (a partial, not a function: one call fewer per token).
+decode_claims: Callable[[bytes], dict[str, Any]] = functools.partial(_json_object, what="payload")
 
 
 def check_header(header: Mapping[str, Any], algorithms: Collection[str]) -> None:

@@ -19,6 +19,8 @@ DEFAULT_ALGORITHMS = ("RS256",)
 LOGOUT_TOKEN_MAX_AGE = 300
 #: Signature checks kept (one per signing key and algorithm; a provider has a handful).
 MAX_SIGNATURE_CHECKS = 64
+#: Allowed header segments kept, with the algorithms they were checked against.
+MAX_ALLOWED_HEADERS = 256
 
 
 class TokenVerifier:
@@ -39,6 +41,8 @@ class TokenVerifier:
         self._hmac_key = OctKey.import_key(config.client_secret) if hmac_allowed and config.client_secret else None
         # (kid, alg) -> (the key, its signature check); only keys the JWKS answered reach it.
         self._signature_checks: dict[tuple[str | None, str], tuple[Key, rules.SignatureCheck]] = {}
+        # (header segment, allowed algorithms) -> (kid, alg) of a header that passed the policy.
+        self._allowed_headers: dict[tuple[bytes, tuple[str, ...]], tuple[str | None, str]] = {}
         self._algorithms_for: ProviderMetadata | None = None
         self._algorithms_cache: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
@@ -70,12 +74,20 @@ class TokenVerifier:
         The signature is checked before the payload is parsed.
         """
         header_segment, payload_segment, signature_segment = rules.split_compact(token)
-        header = rules.decode_header(header_segment)
-        rules.check_header(header, algorithms)
-        alg = header["alg"]
-        rules.check_signature(self._signature_check(header.get("kid"), alg),
-                              header_segment, payload_segment, signature_segment)
+        kid, alg = self._allowed_headers.get((header_segment, algorithms)) or \
+            self._allowed_header(header_segment, algorithms)
+        rules.check_signature(self._signature_check(kid, alg), header_segment, payload_segment, signature_segment)
         return alg, rules.decode_claims(payload_segment)
+
+    def _allowed_header(self, segment: bytes, algorithms: tuple[str, ...]) -> tuple[str | None, str]:
+        """``(kid, alg)`` of a header segment the policy allows, remembered (a provider's tokens
+        share a handful of headers, so most tokens skip decoding and checking theirs)."""
+        header = rules.decode_header(segment)
+        rules.check_header(header, algorithms)
+        if len(self._allowed_headers) >= MAX_ALLOWED_HEADERS:
+            self._allowed_headers.clear()
+        allowed = self._allowed_headers[segment, algorithms] = (header.get("kid"), header["alg"])
+        return allowed
 
     def _signature_check(self, kid: str | None, alg: str) -> rules.SignatureCheck:
         """The check of ``alg`` signatures by the key for ``kid``, built once per key object
@@ -116,7 +128,7 @@ class TokenVerifier:
 
     def verify_access_token(self, token: str | bytes, *, audience: str | None = None) -> dict[str, Any]:
         """A JWT access token for ``audience`` (default ``OKTA_AUDIENCE``) with a ``sub``; returns the claims."""
-        _, claims = self.verified_claims(token, self.access_token_algorithms())
+        _, claims = self.verified_claims(token, self._algorithms()[1])
         config = self.config
         rules.check_access_token_claims(claims, issuer=config.issuer, audience=audience or config.audience,
                                         now=self.clock(), leeway=config.clock_skew)

@@ -3,41 +3,27 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar, overload
 
-from flask import Request, current_app, g, redirect, request, session, url_for
-from flask.globals import app_ctx
+from flask import current_app, g, redirect, session, url_for
 from werkzeug.local import LocalProxy
 
 from .. import signals
-from ..errors import (
-    AccessDenied,
-    InsufficientScope,
-    InsufficientUserAuthentication,
-    NotAuthenticated,
-    OktaError,
-    TokenValidationError,
-)
-from ..protocol.bearer import VerifiedToken
+from ..errors import AccessDenied, NotAuthenticated
 from ..protocol.step_up import AuthenticationRequirement
 from ..sessions.lifecycle import SessionEnded
 from ..sessions.storage import SignedInUser
-from .authorization import ClaimRequirements, ClaimsCheck
-from .dpop_auth import (
-    DPOP_SCHEME,
-    bound_token_sent_as_bearer,
-    dpop_challenge,
-    dpop_verified_token,
+from .authorization import (
+    ClaimRequirements,
+    ClaimsCheck,
+    authentication_requirement,
+    insufficient_authentication,
+    unmet_authentication,
 )
-from .guards import guarded
-from .login_options import (
-    checked_params,
-    configured_defaults,
-    is_ascii_words,
-    is_max_age,
-)
+from .bearer_guard import BearerGuard
+from .guards import guarded, view_caller
+from .login_options import checked_params, configured_defaults
 from .providers import provider_state, signal_args
 from .redirects import relative_request_url
 from .responses import is_page_navigation
@@ -54,13 +40,6 @@ def public(view: F) -> F:
         def about(): ...
     """
     return guarded(view, "public")
-
-
-def view_caller(function: F) -> Callable[..., Any]:
-    """How to call a view: directly, or through Flask's ``ensure_sync`` when it is async."""
-    if inspect.iscoroutinefunction(function):
-        return lambda *args, **kwargs: current_app.ensure_sync(function)(*args, **kwargs)
-    return function
 
 
 def sign_in_again(state: Any, error: NotAuthenticated, step_up: AuthenticationRequirement | None = None,
@@ -80,19 +59,6 @@ def sign_in_again(state: Any, error: NotAuthenticated, step_up: AuthenticationRe
     response = redirect(state.begin_login(session, next_url=relative_request_url(), options=options))
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def unmet_authentication(state: Any, step_up: AuthenticationRequirement, claims: Mapping[str, Any]) -> str | None:
-    """Why ``claims`` fall short of ``step_up``, with the configured clock leeway."""
-    return step_up.unmet_by(claims, now=state.verifier.clock(), leeway=state.config.clock_skew)
-
-
-def insufficient_authentication(step_up: AuthenticationRequirement,
-                                scheme: str = "Bearer") -> InsufficientUserAuthentication:
-    """The RFC 9470 refusal: 401 with a challenge naming the ``acr_values`` and ``max_age`` to ask for."""
-    error = InsufficientUserAuthentication("A stronger or more recent sign-in is needed for this resource.")
-    error.challenge = step_up.challenge(error.description, scheme)
-    return error
 
 
 def refresh_or_sign_out(state: Any, *, force: bool = False) -> SignedInUser:
@@ -132,20 +98,6 @@ def require_signed_in_user(state: Any, requirements: ClaimRequirements | None,
     if requirements is not None and not requirements.allows(claims):
         raise AccessDenied("Your account is not allowed to see this page.")
     return None
-
-
-def authentication_requirement(acr_values: str | Collection[str] | None,
-                               max_age: int | None) -> AuthenticationRequirement | None:
-    """The step-up requirement of a decorator, checked when the view is decorated."""
-    step_up = AuthenticationRequirement.build(acr_values, max_age)
-    if step_up is None:
-        return None
-    if not all(is_ascii_words(value) and " " not in value for value in step_up.acr_values):
-        raise ValueError(f"acr_values must be ASCII words without spaces, got {acr_values!r}")
-    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int)
-                                or not is_max_age(str(max_age))):
-        raise ValueError(f"max_age must be a whole number of seconds, got {max_age!r}")
-    return step_up
 
 
 @overload
@@ -214,100 +166,6 @@ def login_required(view: F | None = None, *, groups: Collection[str] | str | Non
     return decorate(view) if view is not None else decorate
 
 
-def _bearer_refusal(error: OktaError, scopes: Collection[str] = ()) -> OktaError:
-    """Attach the RFC 6750 challenge that tells an API client what went wrong."""
-    parts = ['Bearer realm="api"']
-    if not isinstance(error, NotAuthenticated):
-        parts.append(f'error="{error.error}"')
-    if isinstance(error, InsufficientScope):
-        parts.append(f'scope="{" ".join(scopes)}"')
-    error.challenge = ", ".join(parts)
-    return error
-
-
-def refuse_token_outside_the_header(req: Request) -> None:
-    """RFC 6750 allows tokens in the query or a form body; this site does not (they leak into logs)."""
-    if "access_token" in req.args or (
-        req.mimetype == "application/x-www-form-urlencoded" and "access_token" in req.form
-    ):
-        raise TokenValidationError("Send the access token in the Authorization header.",
-                                   error="invalid_request", status=400)
-
-
-def header_token(header: str | None, scheme: str = "bearer") -> str:
-    """The token of an ``Authorization: <scheme> <token>`` header (``scheme`` in lower case)."""
-    if header is None:
-        raise NotAuthenticated("An access token is required.")
-    given, _, token = header.partition(" ")
-    if given.lower() != scheme:
-        raise NotAuthenticated("An access token is required.")
-    if not token or " " in token:
-        raise TokenValidationError("The Authorization header is malformed.", error="invalid_request", status=400)
-    return token
-
-
-def presented_token(state: Any, req: Request, header: str | None,
-                    audience: str | None) -> tuple[VerifiedToken, bool]:
-    """The request's verified token, and whether it came with a DPoP proof (refusals carry their challenge)."""
-    dpop = header is not None and header[:5].lower() == DPOP_SCHEME
-    try:
-        if req.environ.get("QUERY_STRING") or req.environ.get("CONTENT_TYPE"):
-            refuse_token_outside_the_header(req)
-        if dpop:
-            return dpop_verified_token(state, req, header_token(header, "dpop"), audience), True
-        verified = state.access_tokens.validate(header_token(header), audience)
-    except (NotAuthenticated, TokenValidationError) as error:
-        raise (dpop_challenge(error, state) if dpop else _bearer_refusal(error)) from None
-    if verified.jkt is not None:
-        raise bound_token_refusal(state)
-    return verified, False
-
-
-def bound_token_refusal(state: Any) -> OktaError:
-    """A DPoP-bound token sent as a bearer token may have been stolen: the client must come back with DPoP."""
-    return dpop_challenge(bound_token_sent_as_bearer(), state)
-
-
-def require_bearer_token(scopes: frozenset[str], audience: str | None,
-                         requirements: ClaimRequirements | None,
-                         step_up: AuthenticationRequirement | None = None, provider: str | None = None) -> None:
-    """Validate the request's access token (for registration ``provider``) and check scopes and
-    claims; sets ``g.okta_claims``.
-
-    This runs on every API request, so it resolves each context proxy once
-    (``_get_current_object()``: one call, where each attribute read through a
-    proxy costs several), and the common request, ``Authorization: Bearer``
-    with nothing in the query string or body, goes straight to the validator;
-    every other request takes :func:`presented_token`.
-    """
-    context = app_ctx._get_current_object()  # type: ignore[attr-defined]
-    req = request._get_current_object()  # type: ignore[attr-defined]
-    environ = req.environ
-    state = provider_state(provider, context.app)
-    header = environ.get("HTTP_AUTHORIZATION")
-    dpop = False
-    if header is not None and header.startswith("Bearer ") and not environ.get("QUERY_STRING") \
-            and not environ.get("CONTENT_TYPE") and " " not in (token := header[7:]) and token:
-        try:
-            verified = state.access_tokens.validate(token, audience)
-        except TokenValidationError as error:
-            raise _bearer_refusal(error) from None
-        if verified.jkt is not None:
-            raise bound_token_refusal(state)
-    else:
-        verified, dpop = presented_token(state, req, header, audience)
-    if not scopes <= verified.scopes:
-        error = InsufficientScope("The access token lacks a required scope.")
-        raise dpop_challenge(error, state, " ".join(sorted(scopes))) if dpop else \
-            _bearer_refusal(error, sorted(scopes))
-    if step_up is not None and unmet_authentication(state, step_up, verified.claims) is not None:
-        raise insufficient_authentication(step_up, "DPoP" if dpop else "Bearer")
-    if requirements is not None and not requirements.allows(verified.claims):
-        error = AccessDenied("The access token is not allowed to use this resource.", error="insufficient_scope")
-        raise dpop_challenge(error, state) if dpop else _bearer_refusal(error)
-    context.g.okta_claims = verified.claims
-
-
 @overload
 def bearer_token_required(view: F) -> F: ...
 
@@ -340,19 +198,11 @@ def bearer_token_required(view: F | None = None, *, scopes: Collection[str] = ()
     ``error="insufficient_user_authentication"`` challenge. ``provider`` names
     the registration whose tokens are accepted (default: the default one).
     """
-    required_scopes = frozenset(scopes)
     requirements = ClaimRequirements.build(groups, claims_equal, claims_include, check)
-    step_up = authentication_requirement(acr_values, max_age)
+    guard = BearerGuard(scopes, audience, requirements, authentication_requirement(acr_values, max_age), provider)
 
     def decorate(function: F) -> F:
-        call = view_caller(function)
-
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            require_bearer_token(required_scopes, audience, requirements, step_up, provider)
-            return call(*args, **kwargs)
-
-        return guarded(wrapper, "bearer", provider)  # type: ignore[return-value]
+        return guard.wrap(function)  # type: ignore[return-value]
 
     return decorate(view) if view is not None else decorate
 

@@ -3,6 +3,7 @@ app-wide hooks, ``current_user`` and error answers (so guarding a request writes
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,3 +32,10 @@ def requested_view() -> Callable[..., Any] | None:
 def is_bearer_guarded(view: Callable[..., Any] | None) -> bool:
     """Whether ``view`` takes access tokens (its answers, refusals included, are JSON)."""
     return getattr(view, GUARD_ATTRIBUTE, None) == "bearer"
+
+
+def view_caller(function: F) -> Callable[..., Any]:
+    """How to call a view: directly, or through Flask's ``ensure_sync`` when it is async."""
+    if inspect.iscoroutinefunction(function):
+        return lambda *args, **kwargs: current_app.ensure_sync(function)(*args, **kwargs)
+    return function

@@ -19,7 +19,7 @@ from flask import Response, redirect, request, session
 
 from ..errors import OktaError
 from .app_wide import OPEN, requested_view_guard
-from .decorators import view_caller
+from .guards import view_caller
 from .login_options import configured_defaults
 from .providers import provider_state, registrations
 from .redirects import relative_request_url
