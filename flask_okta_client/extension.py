@@ -157,6 +157,8 @@ class OktaState:
                                                          config.session_absolute_timeout),
                                       config.session_absolute_timeout)
         self.lifecycle = SignInLifecycle(config, self.store, self.client, self.verifier, self.logouts)
+        if isinstance(self.store, SessionTokenStore):
+            self.store.refreshed_here = self.lifecycle.refreshed_here
         if config.backchannel_logout:
             self.track_logouts()
         self.access_tokens = AccessTokenValidator(config, self.verifier, self.client)

@@ -279,3 +279,46 @@ def test_cookie_store_a_page_rolling_the_idle_clock_keeps_the_tokens_this_proces
 
     assert stored_user(app, browser).refresh_token == refreshed.refresh_token
     assert stored_user(app, browser).last_seen_at > time.time() - 60
+
+
+def test_cookie_store_a_slow_page_answering_after_a_refresh_sends_the_refreshed_tokens(okta_settings,
+                                                                                        okta_mock_server):
+    """Two tabs send the same old cookie. A slow page reads the sign-in and rolls the idle clock
+    before the other tab's refresh ends, and answers after it: its cookie must carry the refreshed
+    tokens, not the spent refresh token it read."""
+    from flask_okta_client import current_user
+
+    app = make_site(okta_settings, OKTA_SCOPES=OFFLINE_SCOPES)
+    page_read_the_sign_in, release_page = threading.Event(), threading.Event()
+
+    @app.get("/slow")
+    def slow():
+        subject = current_user.sub  # reads the sign-in: the idle clock is due, so it is rolled
+        page_read_the_sign_in.set()
+        release_page.wait(10)
+        return f"slow {subject}"
+
+    browser = app.test_client()
+    sign_in(browser, okta_mock_server)
+    change_stored_user(app, browser, expires_at=time.time() - 5, last_seen_at=time.time() - 120)
+    spent = stored_user(app, browser).refresh_token
+    other_tab = app.test_client()
+    share_cookies(browser, other_tab)
+
+    slow_page: list = []
+    reader = threading.Thread(target=lambda: slow_page.append(browser.get("/slow")))
+    reader.start()
+    try:
+        assert page_read_the_sign_in.wait(10)
+        assert other_tab.get("/protected").status_code == 200  # refreshes while the slow page waits
+    finally:
+        release_page.set()
+        reader.join(10)
+    refreshed = stored_user(app, other_tab)
+    assert refreshed.refresh_token != spent
+
+    assert slow_page[0].status_code == 200
+    assert "Set-Cookie" in slow_page[0].headers  # it rolled the idle clock…
+    assert stored_user(app, browser).refresh_token == refreshed.refresh_token  # …over the refreshed tokens
+    assert browser.get("/protected").status_code == 200
+    assert okta_mock_server.count("token") == 2  # the code exchange and the one refresh

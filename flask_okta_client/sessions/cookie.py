@@ -9,7 +9,7 @@ request changed it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, request, session
@@ -70,14 +70,25 @@ class SignInCookie:
         #: What an earlier version left in Flask's session (removed from it when read).
         self.legacy = legacy
         self.changed = False
+        self._superseded_by: Callable[[], str | None] | None = None
 
-    def set(self, value: str) -> None:
+    def set(self, value: str, superseded_by: Callable[[], str | None] | None = None) -> None:
+        """Send ``value`` back. ``superseded_by`` is asked again when the response is written:
+        a value it returns by then (a sign-in another request refreshed meanwhile) is sent instead."""
         self.value = value
+        self._superseded_by = superseded_by
         self.changed = True
 
     def clear(self) -> None:
         self.value = None
+        self._superseded_by = None
         self.changed = True
+
+    def outgoing(self) -> str | None:
+        """The value this response sends back, as of now."""
+        if self._superseded_by is not None:
+            self.value = self._superseded_by() or self.value
+        return self.value
 
 
 def chunk_names(name: str, cookies: Mapping[str, str]) -> list[str]:
@@ -145,13 +156,14 @@ class CookieWriter:
             "samesite": settings.samesite,
             "partitioned": settings.partitioned,
         }
-        values = split(settings.name, cookie.value) if cookie.value is not None else {}
+        value = cookie.outgoing()
+        values = split(settings.name, value) if value is not None else {}
         if len(values) > CHUNK_WARNING and not self.warned:
             self.warned = True
             log.warning(
                 "okta: the sign-in needs %d cookies (%d bytes); servers and proxies often refuse request "
                 "headers over 8 KB, so set OKTA_TOKEN_STORE to a redis:// URL or a directory to keep "
-                "tokens on the server", len(values), len(cookie.value or ""),
+                "tokens on the server", len(values), len(value or ""),
             )
         for name in cookie.sent_names - values.keys():
             response.delete_cookie(name, **attributes)

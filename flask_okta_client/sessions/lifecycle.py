@@ -87,12 +87,12 @@ class SignInLifecycle:
             self.store.clear(cookie)
             return None
         if now - user.last_seen_at > min(TOUCH_INTERVAL, self.config.session_idle_timeout / 10):
-            touched = self._refreshed_here(user).touched(now)
+            touched = self.refreshed_here(user).touched(now)
             if self.store.replace(cookie, user, touched):  # never over a refresh stored meanwhile
                 user = touched
         return user
 
-    def _refreshed_here(self, user: SignedInUser) -> SignedInUser:
+    def refreshed_here(self, user: SignedInUser) -> SignedInUser:
         """``user``, or what this process refreshed it into already: a cookie that still carries the
         spent refresh token (another request's response brought the new one) is not written back."""
         if user.refresh_token is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .cookie import SignInCookie
@@ -19,6 +19,9 @@ class SessionTokenStore:
     def __init__(self, sealer: TokenSealer, cookie_name: str) -> None:
         self.sealer = sealer
         self.purpose = f"cookie:{cookie_name}".encode()
+        #: What a sign-in became in this process since it was read (a refresh another request
+        #: finished), or the sign-in itself; set by the sign-in lifecycle.
+        self.refreshed_here: Callable[[SignedInUser], SignedInUser] = lambda user: user
 
     def load(self, cookie: SignInCookie) -> SignedInUser | None:
         if cookie.value is None:
@@ -26,7 +29,14 @@ class SessionTokenStore:
         return self.sealer.open(cookie.value, self.purpose)
 
     def save(self, cookie: SignInCookie, user: SignedInUser) -> None:
-        cookie.set(self.sealer.seal(user, self.purpose))
+        """Seal ``user`` into the cookie this response sends. When the response is written, a
+        refresh of ``user`` that another request of this process finished meanwhile is sent
+        instead, so a slow response never brings back a spent refresh token."""
+        cookie.set(self.sealer.seal(user, self.purpose), lambda: self._newer_seal(user))
+
+    def _newer_seal(self, user: SignedInUser) -> str | None:
+        newer = self.refreshed_here(user)
+        return None if newer is user else self.sealer.seal(newer, self.purpose)
 
     def replace(self, cookie: SignInCookie, loaded: SignedInUser, updated: SignedInUser) -> bool:
         """The cookie this response carries holds ``updated``: there is no shared copy to compare with."""
