@@ -107,7 +107,8 @@ def test_the_users_own_access_token_is_handed_out_with_its_expiry(signed_in):
     response = ask(client, token="api")
     assert response.status_code == 200
     assert response.json["token"] == {"name": "api", "access_token": stored.access_token, "token_type": "Bearer",
-                                      "expires_at": stored.expires_at, "scope": stored.scope}
+                                      "expires_at": int(stored.expires_at), "scope": stored.scope}
+    assert type(response.json["token"]["expires_at"]) is int  # Unix time in whole seconds, as README shows
     assert response.headers["Cache-Control"] == "no-store"
 
 
@@ -119,8 +120,9 @@ def test_a_due_access_token_is_refreshed_before_it_is_handed_out(signed_in, okta
     token = ask(client, token="api").json["token"]
     assert okta_mock_server.count("token") == refreshes + 1
     assert token["access_token"] != before.access_token
-    assert token["access_token"] == stored_user(app, client).access_token
-    assert token["expires_at"] > before.expires_at
+    refreshed = stored_user(app, client)
+    assert token["access_token"] == refreshed.access_token
+    assert token["expires_at"] == int(refreshed.expires_at) and refreshed.expires_at > before.expires_at
 
 
 def test_post_refreshes_on_demand(signed_in, okta_mock_server):
@@ -153,7 +155,7 @@ def test_an_exchanged_token_is_handed_out_for_a_named_audience(signed_in, okta_m
     token = ask(client, token="orders").json["token"]
     assert token["name"] == "orders" and token["token_type"] == "Bearer"
     assert jose_jwt.get_unverified_claims(token["access_token"])["aud"] == "api://orders"
-    assert token["expires_at"] is not None
+    assert type(token["expires_at"]) is int
     assert ask(client, token="orders").json["token"]["access_token"] == token["access_token"]  # cached per session
 
 

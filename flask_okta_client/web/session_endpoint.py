@@ -9,6 +9,7 @@ due; ``POST`` refreshes on demand. Only this site's own pages may call it.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import Response, jsonify, request, url_for
@@ -62,7 +63,12 @@ def handed_out_token(state: Any, spec: SessionEndpointToken) -> dict[str, Any]:
             audience=spec.audience, scope=spec.scope, requested_token_type=None, target_issuer=None,
         ))
     return {"name": spec.name, "access_token": token["access_token"], "token_type": token_type_of(token),
-            "expires_at": token.get("expires_at"), "scope": token.get("scope")}
+            "expires_at": whole_seconds(token.get("expires_at")), "scope": token.get("scope")}
+
+
+def whole_seconds(expires_at: Any) -> int | None:
+    """An expiry as whole seconds of Unix time (rounded down: never later than the real one)."""
+    return math.floor(expires_at) if isinstance(expires_at, (int, float)) else None
 
 
 def session_endpoint() -> Response:
