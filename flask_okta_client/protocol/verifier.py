@@ -128,7 +128,7 @@ class TokenVerifier:
 
     def verify_access_token(self, token: str | bytes, *, audience: str | None = None) -> dict[str, Any]:
         """A JWT access token for ``audience`` (default ``OKTA_AUDIENCE``) with a ``sub``; returns the claims."""
-        _, claims = self.verified_claims(token, self._algorithms()[1])
+        _, claims = self.verified_claims(token, self.access_token_algorithms())
         config = self.config
         rules.check_access_token_claims(claims, issuer=config.issuer, audience=audience or config.audience,
                                         now=self.clock(), leeway=config.clock_skew)
