@@ -108,6 +108,7 @@ class OktaConfig:
     login_timeout: int = 600
     max_pending_logins: int = 5
     verified_token_cache_size: int = 10_000
+    introspection_refusal_ttl: int = 300
     token_store: Any = field(default="session", repr=False)
     token_store_cache: bool = True
     token_store_cache_size: int = 5_000
@@ -603,6 +604,9 @@ def _load_config(get: Callable[[str], Any], name: str, prefix: str) -> OktaConfi
         max_pending_logins=_int("OKTA_MAX_PENDING_LOGINS", get_or("OKTA_MAX_PENDING_LOGINS", 5), minimum=1),
         verified_token_cache_size=_int(
             "OKTA_VERIFIED_TOKEN_CACHE_SIZE", get_or("OKTA_VERIFIED_TOKEN_CACHE_SIZE", 10_000)
+        ),
+        introspection_refusal_ttl=_int(
+            "OKTA_INTROSPECTION_REFUSAL_TTL", get_or("OKTA_INTROSPECTION_REFUSAL_TTL", 300)
         ),
         token_store=_without_nul("OKTA_TOKEN_STORE", get_or("OKTA_TOKEN_STORE", "session")),
         token_store_cache=_bool("OKTA_TOKEN_STORE_CACHE", get_or("OKTA_TOKEN_STORE_CACHE", True)),

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from ..config import OktaConfig
 from ..errors import TokenValidationError
 from .client import ProviderClient
 from .discovery import ProviderMetadata
+from .singleflight import SingleFlight
 from .validation import (
     MAX_TOKEN_LENGTH,
     check_audience,
@@ -30,6 +32,9 @@ log = logging.getLogger("flask_okta_client")
 B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 #: ``token_type`` values of an introspected access token (RFC 6750 bearer, RFC 9449 DPoP-bound).
 ACCESS_TOKEN_TYPES = frozenset({"bearer", "dpop"})
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class VerifiedToken(NamedTuple):
@@ -80,7 +85,41 @@ def claimed_audiences(claims: Mapping[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-class VerifiedTokenCache:
+class ExpiringMap(Generic[K, V]):
+    """At most ``max_size`` entries, each usable until a time of its own; the oldest is evicted first
+    (a hit does not move its entry)."""
+
+    def __init__(self, max_size: int, clock: Callable[[], float]) -> None:
+        self.max_size = max_size
+        self.clock = clock
+        #: key -> (the time the entry stops being usable, the entry), oldest first.
+        self.entries: dict[K, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The entry of ``key`` while it is usable."""
+        found = self.entries.get(key)
+        return found[1] if found is not None and self.clock() < found[0] else None
+
+    def put_until(self, key: K, until: float, entry: V) -> None:
+        """Keep ``entry`` for ``key`` until the time ``until``."""
+        if self.max_size <= 0:
+            return
+        entries = self.entries
+        entries[key] = (until, entry)
+        if len(entries) > self.max_size:
+            with self._lock:
+                while len(entries) > self.max_size:
+                    try:
+                        del entries[next(iter(entries))]
+                    except (KeyError, RuntimeError):  # changed by another thread meanwhile
+                        continue
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class VerifiedTokenCache(ExpiringMap[str, VerifiedToken]):
     """A bounded map of verified tokens, found by the exact token; the oldest entry is evicted first.
 
     The token string itself is the key: a hit needs every character to
@@ -98,33 +137,35 @@ class VerifiedTokenCache:
     """
 
     def __init__(self, max_size: int, leeway: float, clock: Callable[[], float] = time.time) -> None:
-        self.max_size = max_size
+        super().__init__(max_size, clock)
         self.leeway = leeway
-        self.clock = clock
-        #: token -> (the time the entry stops being usable, the entry), oldest first.
-        self.entries: dict[str, tuple[float, VerifiedToken]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, token: str) -> VerifiedToken | None:
-        """The entry of ``token`` while it is usable."""
-        found = self.entries.get(token)
-        return found[1] if found is not None and self.clock() < found[0] else None
 
     def put(self, token: str, entry: VerifiedToken) -> None:
-        if self.max_size <= 0:
-            return
-        entries = self.entries
-        entries[token] = (entry.expires_at + self.leeway, entry)
-        if len(entries) > self.max_size:
-            with self._lock:
-                while len(entries) > self.max_size:
-                    try:
-                        del entries[next(iter(entries))]
-                    except (KeyError, RuntimeError):  # changed by another thread meanwhile
-                        continue
+        self.put_until(token, entry.expires_at + self.leeway, entry)
 
-    def __len__(self) -> int:
-        return len(self.entries)
+
+class RefusedTokens(ExpiringMap[bytes, str]):
+    """Tokens the provider's introspection refused for good, each with the reason, for ``ttl`` seconds.
+
+    Anyone can have a token refused, so an entry is found by the SHA-256
+    digest of the token rather than the token: what is kept of each stays a
+    few dozen bytes however long the tokens sent, and the token itself is not
+    kept. Hashing costs about 1.5 µs on a path that ends in a refusal.
+    """
+
+    def __init__(self, max_size: int, ttl: float, clock: Callable[[], float]) -> None:
+        super().__init__(max_size if ttl > 0 else 0, clock)
+        self.ttl = ttl
+
+    def refuse(self, token: str, reason: str) -> None:
+        self.put_until(hashlib.sha256(token.encode()).digest(), self.clock() + self.ttl, reason)
+
+    def check(self, token: str) -> None:
+        """Refuse ``token`` again, with the first refusal's reason, if it is remembered."""
+        if self.entries:
+            reason = self.get(hashlib.sha256(token.encode()).digest())
+            if reason is not None:
+                raise TokenValidationError(reason)
 
 
 def offers_introspection(metadata: ProviderMetadata) -> bool:
@@ -139,6 +180,10 @@ class AccessTokenValidator:
     except at Okta's org authorization server (whose access tokens clients
     cannot verify) when its discovery offers introspection. That is decided
     from discovery on first use, so ``init_app`` makes no network calls.
+
+    Introspection spares the provider's rate limit: a token it refused for
+    every audience is refused from memory (``OKTA_INTROSPECTION_REFUSAL_TTL``
+    seconds), and concurrent requests with one new token make one call.
     """
 
     def __init__(self, config: OktaConfig, verifier: TokenVerifier, client: ProviderClient) -> None:
@@ -146,6 +191,9 @@ class AccessTokenValidator:
         self.verifier = verifier
         self.client = client
         self.cache = VerifiedTokenCache(config.verified_token_cache_size, config.clock_skew, verifier.clock)
+        self.refusals = RefusedTokens(config.verified_token_cache_size, config.introspection_refusal_ttl,
+                                      verifier.clock)
+        self._introspections: SingleFlight[VerifiedToken] = SingleFlight()
         mode = config.token_validation
         self._always_introspects = mode == "introspect"
         self._introspects_if_offered = mode == "auto" and config.is_org_authorization_server
@@ -175,7 +223,7 @@ class AccessTokenValidator:
         ``audience`` defaults to ``OKTA_AUDIENCE`` for local validation; with
         introspection it is checked only when given. One cache entry serves
         every audience the token names; another audience is validated afresh
-        (and refused).
+        (and refused), from the entry itself when introspected.
         """
         cached = self.cache.get(token)
         if cached is not None:
@@ -183,17 +231,44 @@ class AccessTokenValidator:
             if wanted is None or wanted in cached.audiences:
                 return cached
         if self._local_only or not self.introspects():
-            claims = self.verifier.verify_access_token(token, audience=audience)
-        else:
-            claims = self._introspect(token, audience)
-        verified = verified_token(claims)
+            verified = verified_token(self.verifier.verify_access_token(token, audience=audience))
+            self.cache.put(token, verified)
+            return verified
+        verified = cached or self._introspected(token)
+        if audience is not None:  # the entry serves the audiences it names; a refusal here holds for this one only
+            check_audience(verified.claims, audience)
+        return verified
+
+    def _introspected(self, token: str) -> VerifiedToken:
+        """The entry of an introspected ``token``, whatever the audience; concurrent callers share one call."""
+        if len(token) > MAX_TOKEN_LENGTH or not B64TOKEN.fullmatch(token):
+            raise TokenValidationError("The token is malformed.")  # no outbound call for what cannot be a token
+        self.refusals.check(token)
+        try:
+            return self._introspections.run(token, lambda: self._introspect(token))
+        except TokenValidationError as shared:  # each caller's own: the guards add their challenge to it
+            raise TokenValidationError(shared.description) from None
+
+    def _introspect(self, token: str) -> VerifiedToken:
+        """One introspection call. A refusal for every audience is remembered; a provider
+        failure (raised to every caller waiting for this call) leaves nothing behind."""
+        settled = self.cache.get(token)  # by a call that ended after this caller looked
+        if settled is not None:
+            return settled
+        self.refusals.check(token)
+        answer = self.client.introspect(token, "access_token")
+        now = self.verifier.clock()
+        try:
+            verified = self._checked(answer, now)
+        except TokenValidationError as refusal:
+            if not starts_later(answer, now + self.config.clock_skew):  # else time may lift the refusal
+                self.refusals.refuse(token, refusal.description)
+            raise
         self.cache.put(token, verified)
         return verified
 
-    def _introspect(self, token: str, audience: str | None) -> dict[str, Any]:
-        if len(token) > MAX_TOKEN_LENGTH or not B64TOKEN.fullmatch(token):
-            raise TokenValidationError("The token is malformed.")  # no outbound call for what cannot be a token
-        answer = self.client.introspect(token, "access_token")
+    def _checked(self, answer: dict[str, Any], now: float) -> VerifiedToken:
+        """The entry of an introspection ``answer`` that passes every check but the audience's."""
         if answer.get("active") is not True:
             raise TokenValidationError("The token is not active.")
         if "iss" in answer:
@@ -203,7 +278,14 @@ class AccessTokenValidator:
         token_type = answer.get("token_type")  # introspection finds refresh tokens too
         if token_type is not None and str(token_type).lower() not in ACCESS_TOKEN_TYPES:
             raise TokenValidationError("The token is not an access token.")
-        if audience is not None:
-            check_audience(answer, audience)
-        check_times(answer, now=self.verifier.clock(), leeway=self.config.clock_skew, require_iat=False)
-        return answer
+        aud = answer.get("aud")  # optional; when present, what every route's audience check reads
+        if aud is not None and not (isinstance(aud, str) or isinstance(aud, list)
+                                    and all(isinstance(a, str) for a in aud)):
+            raise TokenValidationError("The token's audience is malformed.")
+        check_times(answer, now=now, leeway=self.config.clock_skew, require_iat=False)
+        return verified_token(answer)
+
+
+def starts_later(claims: Mapping[str, Any], moment: float) -> bool:
+    """Whether ``claims`` name a start (``iat``, ``nbf``) after ``moment``."""
+    return any(type(claims.get(name)) in (int, float) and claims[name] > moment for name in ("iat", "nbf"))
