@@ -204,6 +204,15 @@ def test_concurrent_requests_with_one_refused_token_make_one_call(client, okta_m
     assert okta_mock_server.count("introspect") == 1
 
 
+def test_callers_sharing_one_refusal_each_get_their_own_error(client, okta_mock_server):
+    """A bearer and a DPoP request put different challenges on their refusal: they must not share one object."""
+    okta_mock_server.fail_next("introspect", status=None, delay=0.5)
+    outcomes = run_concurrently([lambda: validator(client).validate("unknown-opaque-token")] * 10)
+    assert all(isinstance(outcome, TokenValidationError) for outcome in outcomes), outcomes
+    assert len({id(outcome) for outcome in outcomes}) == 10
+    assert okta_mock_server.count("introspect") == 1
+
+
 def test_concurrent_requests_share_one_provider_failure_and_the_next_one_asks_again(client, okta_mock_server):
     token = mock_issued_access_token(okta_mock_server, client)
     okta_mock_server.fail_next("introspect", status=503, delay=0.5)
