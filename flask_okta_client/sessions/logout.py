@@ -121,18 +121,8 @@ class LogoutRegistry:
         entry = store.entry_key(cookie)
         if entry is None:
             return
-        indexes = [self._key("logout-index", kind, value) for kind, value in sign_in_matches(user.claims)]
-        with reachable():
-            if store.redis is not None:
-                pipeline = store.redis.pipeline(transaction=False)
-                for index in indexes:
-                    pipeline.sadd(store.redis_key(index), entry)
-                    pipeline.expire(store.redis_key(index), self.lifetime)
-                pipeline.execute()
-            else:  # one machine (a directory store): a read-modify-write is enough
-                for index in indexes:
-                    entries = store.cache.get(index) or []
-                    store.cache.set(index, [*entries, entry], timeout=self.lifetime)
+        store.add_to_sets([self._key("logout-index", kind, value) for kind, value in sign_in_matches(user.claims)],
+                          entry)
 
     def has_ended(self, user: SignedInUser) -> bool:
         """Whether a logout recorded after this sign-in started names it (cookie store).
@@ -172,17 +162,8 @@ class LogoutRegistry:
     def _delete_indexed(self, matches: list[Match]) -> None:
         store = self.store
         assert isinstance(store, ServerSideTokenStore)
-        indexes = [self._key("logout-index", kind, value) for kind, value in matches]
-        with reachable():
-            if store.redis is not None:
-                entries = set().union(*(store.redis.smembers(store.redis_key(index)) for index in indexes))
-                entries = {e.decode() if isinstance(e, bytes) else e for e in entries}
-            else:
-                entries = {e for index in indexes for e in store.cache.get(index) or []}
-            if entries:
-                store.delete_entries(sorted(entries))
-            store.cache.delete_many(*indexes)
-        log.info("okta: back-channel logout ended %d stored sign-in(s)", len(entries))
+        ended = store.delete_indexed([self._key("logout-index", kind, value) for kind, value in matches])
+        log.info("okta: back-channel logout ended %d stored sign-in(s)", ended)
 
     # -- replays ---------------------------------------------------------------
 

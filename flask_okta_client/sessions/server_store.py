@@ -42,6 +42,11 @@ REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "valkey://", "valkeys://")
 ENTRY_NAMESPACE = "signin:"
 # What secrets.token_urlsafe(32) makes; anything else is not worth a cache read.
 HANDLE_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
+#: Handles drawn for a new sign-in before a store that takes none is answered 503 (two 256-bit
+#: handles never meet: a refusal means the store does not write, e.g. a full disk).
+NEW_HANDLE_ATTEMPTS = 3
+#: Locks of this process that order read-modify-writes of caches with neither atomic commands nor files.
+PROCESS_LOCKS = 64
 
 
 class StoreUnavailable(OktaError):
@@ -92,6 +97,7 @@ class ServerSideTokenStore:
         #: This process's copies of entries (Redis URL stores), kept current by Redis' invalidations.
         self.copies = copies
         self._locked = threading.local()  # how many refresh locks this thread holds
+        self._process_locks = [threading.Lock() for _ in range(PROCESS_LOCKS)]
 
     @staticmethod
     def cache_key(handle: str) -> str:
@@ -138,13 +144,27 @@ class ServerSideTokenStore:
         an entry deleted meanwhile (sign-out, back-channel logout) is not brought back."""
         handle = _handle(cookie)
         if handle is None:
-            handle = secrets.token_urlsafe(32)
-            with self._reachable():
-                self.cache.set(self.cache_key(handle), self.sealer.seal(user, handle.encode()), timeout=self.lifetime)
-            cookie.set(handle)
+            cookie.set(self._add_new(user))
             return
         with self._reachable():
             self._update(self.cache_key(handle), self.sealer.seal(user, handle.encode()))
+
+    def _add_new(self, user: SignedInUser) -> str:
+        """A new handle, now holding ``user``; never one whose entry exists (another process's)."""
+        for _ in range(NEW_HANDLE_ATTEMPTS):
+            handle = secrets.token_urlsafe(32)
+            key, sealed = self.cache_key(handle), self.sealer.seal(user, handle.encode())
+            with self._reachable():
+                if self.redis is not None:  # one atomic write, only if the key is free
+                    added = self.redis.set(self.redis_key(key), self.cache.serializer.dumps(sealed),
+                                           ex=self.lifetime, nx=True)
+                else:
+                    with self._exclusive(f"refresh-{lock_digest(handle)}"):
+                        added = self.cache.add(key, sealed, timeout=self.lifetime)
+            if added:
+                return handle
+        log.error("okta: the token store refused a new sign-in %d times", NEW_HANDLE_ATTEMPTS)
+        raise StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.")
 
     def _update(self, key: str, sealed: Any) -> None:
         with self._changing([key]):
@@ -168,7 +188,7 @@ class ServerSideTokenStore:
                 return self._replace_watched(key, handle, loaded, sealed)
             if self.lock_dir is None:
                 return self._replace_if_holding(key, handle, loaded, sealed)
-            lock = self._file_lock(handle, timeout=0)
+            lock = self._file_lock(f"refresh-{lock_digest(handle)}", timeout=0)
             try:
                 lock.acquire()
             except Timeout:
@@ -261,22 +281,80 @@ class ServerSideTokenStore:
             finally:
                 release_quietly(lock, self.lock_timeout)
         elif self.lock_dir is not None:
-            lock = self._file_lock(handle, timeout=self.lock_timeout)
-            try:
-                lock.acquire()
-            except Timeout:
-                raise StoreUnavailable("Your session is busy. Please try again in a moment.") from None
-            try:
+            with self._exclusive(f"refresh-{lock_digest(handle)}"):
                 yield
-            finally:
-                lock.release()
         else:
             yield
 
-    def _file_lock(self, handle: str, timeout: float) -> FileLock:
-        """The directory store's lock of one sign-in's entry."""
+    def _file_lock(self, name: str, timeout: float) -> FileLock:
+        """The directory store's lock ``name`` (of one sign-in's entry, or of one index)."""
         assert self.lock_dir is not None
-        return FileLock(self.lock_dir / f"okta-refresh-{lock_digest(handle)}.lock", timeout=timeout)
+        return FileLock(self.lock_dir / f"okta-{name}.lock", timeout=timeout)
+
+    @contextmanager
+    def _exclusive(self, name: str) -> Iterator[None]:
+        """Hold lock ``name`` of a store without atomic commands (not Redis), waiting up to the lock
+        timeout: a file lock in a directory store (every process of the machine), else a lock of
+        this process only."""
+        if self.lock_dir is None:
+            with self._process_locks[hash(name) % PROCESS_LOCKS]:
+                yield
+            return
+        lock = self._file_lock(name, timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StoreUnavailable("Your session is busy. Please try again in a moment.") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # -- sets of entry keys (the logout indexes) -------------------------------------
+
+    def add_to_sets(self, names: list[str], entry: str) -> None:
+        """Add the cache key ``entry`` to each of these sets, which then live ``lifetime`` seconds more.
+        Never loses another process's addition: with Redis ``SADD``, else under each set's lock."""
+        with self._reachable():
+            if self.redis is not None:
+                pipeline = self.redis.pipeline(transaction=False)
+                for name in names:
+                    pipeline.sadd(self.redis_key(name), entry)
+                    pipeline.expire(self.redis_key(name), self.lifetime)
+                pipeline.execute()
+                return
+            for name in names:
+                with self._exclusive(name.replace(":", "-")):
+                    self.cache.set(name, [*(self.cache.get(name) or []), entry], timeout=self.lifetime)
+
+    def delete_indexed(self, names: list[str]) -> int:
+        """Delete the entries these sets hold, then take them out of the sets (a failure leaves the
+        sets whole, for a later try); an entry added meanwhile stays in its set. How many were held."""
+        with self._reachable():
+            if self.redis is not None:
+                reading = self.redis.pipeline(transaction=False)
+                for name in names:
+                    reading.smembers(self.redis_key(name))
+                held = [sorted(e.decode() if isinstance(e, bytes) else e for e in members)
+                        for members in reading.execute()]
+                entries = sorted({e for members in held for e in members})
+                if entries:
+                    self.delete_entries(entries)
+                    removing = self.redis.pipeline(transaction=False)
+                    for name, members in zip(names, held):
+                        if members:
+                            removing.srem(self.redis_key(name), *members)
+                    removing.execute()
+                return len(entries)
+            ended: set[str] = set()
+            for name in names:
+                with self._exclusive(name.replace(":", "-")):
+                    entries = sorted(set(self.cache.get(name) or []) - ended)
+                    if entries:
+                        self.delete_entries(entries)
+                    ended.update(entries)
+                    self.cache.delete(name)
+            return len(ended)
 
 
 def lock_digest(handle: str) -> str:
