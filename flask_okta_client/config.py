@@ -33,10 +33,15 @@ from .web.login_options import (
 from .web.redirects import safe_next_url
 
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none")
-ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
+#: ``Ed25519`` is RFC 9864's name for EdDSA with an Ed25519 key; ``EdDSA`` (RFC 8037) is still accepted.
+ASYMMETRIC_ALGORITHMS = (
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "Ed25519", "EdDSA",
+)
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 #: Algorithms accepted for DPoP proofs at this site's API unless ``OKTA_DPOP_PROOF_ALGORITHMS`` narrows them.
-DPOP_PROOF_ALGORITHMS = ("ES256", "ES384", "ES512", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512")
+DPOP_PROOF_ALGORITHMS = (
+    "ES256", "ES384", "ES512", "Ed25519", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512",
+)
 TOKEN_VALIDATION_MODES = ("auto", "local", "introspect")
 PAR_MODES = ("auto", "always", "never")
 #: RFC 6749 §3.3 scope-token.

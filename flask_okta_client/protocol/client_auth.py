@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Union
 
@@ -104,13 +104,19 @@ def load_private_key(value: str | Path | Mapping[str, Any], kid: str | None = No
     return key
 
 
-def signing_algorithm(key: PrivateKey) -> str:
-    """The JWS algorithm for ``key``: its ``alg`` when set, else the usual one for its type."""
+def signing_algorithm(key: PrivateKey, accepted: Collection[str] | None = None) -> str:
+    """The JWS algorithm for ``key``: its ``alg`` when set, else the usual one for its type.
+
+    An Ed25519 key signs as ``Ed25519`` (RFC 9864) when the receiver's ``accepted``
+    algorithms list it, else as ``EdDSA`` (RFC 8037), which older servers know.
+    """
     if key.alg:
         return key.alg
     if isinstance(key, ECKey):
         return _EC_ALGORITHMS.get(key.curve_name, "ES256")
-    return "EdDSA" if isinstance(key, OKPKey) else "RS256"
+    if isinstance(key, OKPKey):
+        return "Ed25519" if key.curve_name == "Ed25519" and "Ed25519" in (accepted or ()) else "EdDSA"
+    return "RS256"
 
 
 def sign_assertion(key: PrivateKey | OctKey, alg: str, claims: Mapping[str, Any]) -> str:

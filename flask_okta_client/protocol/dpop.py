@@ -35,6 +35,7 @@ _GENERATORS: dict[str, Callable[[], PrivateKey]] = {
     "ES256": lambda: ECKey.generate_key("P-256"),
     "ES384": lambda: ECKey.generate_key("P-384"),
     "ES512": lambda: ECKey.generate_key("P-521"),
+    "Ed25519": lambda: OKPKey.generate_key("Ed25519"),
     "EdDSA": lambda: OKPKey.generate_key("Ed25519"),
     **{f"{family}{bits}": (lambda: RSAKey.generate_key(2048)) for family in ("RS", "PS") for bits in (256, 384, 512)},
 }
@@ -90,12 +91,6 @@ class DPoPKey:
             raise ConfigError(f"OKTA_DPOP_ALGORITHM must be one of {', '.join(PROOF_ALGORITHMS)}; got {algorithm!r}")
         return cls(_GENERATORS[algorithm](), algorithm)
 
-    @classmethod
-    def load(cls, value: Any) -> DPoPKey:
-        """``OKTA_DPOP_KEY``: a private JWK (JSON or dict), PEM text or a PEM file path."""
-        key = load_private_key(value, setting="OKTA_DPOP_KEY")
-        return cls(key, signing_algorithm(key))
-
     def proof(self, method: str, url: str, *, access_token: str | None = None, nonce: str | None = None) -> str:
         """A proof for one request: ``htm``, ``htu`` (no query), ``iat``, a fresh ``jti``,
         ``ath`` when presenting ``access_token``, and the server's ``nonce`` when it gave one."""
@@ -125,7 +120,8 @@ class DPoPSigner:
                  setting: Callable[[str], str] = str) -> None:
         """``setting`` names the ``OKTA_DPOP_*`` settings as the registration reads them, for errors
         found on first use."""
-        self._configured = DPoPKey.load(configured_key) if configured_key else None  # bad keys fail at start-up
+        # OKTA_DPOP_KEY: a private JWK (JSON or dict), PEM text or a PEM file path; bad keys fail at start-up.
+        self._configured = load_private_key(configured_key, setting="OKTA_DPOP_KEY") if configured_key else None
         self._algorithm = algorithm
         self._supported_algorithms = supported_algorithms
         self._setting = setting
@@ -143,13 +139,16 @@ class DPoPSigner:
         return self._key
 
     def _first_key(self, supported: Sequence[str] | None) -> DPoPKey:
+        """A generated key, or the configured one with the algorithm ``supported`` allows: an Ed25519
+        key signs as ``Ed25519`` (RFC 9864) when the provider lists it, else as ``EdDSA``."""
         if self._configured is None:
             return DPoPKey.generate(choose_algorithm(self._algorithm, supported,
                                                      self._setting("OKTA_DPOP_ALGORITHM")))
-        if supported and self._configured.algorithm not in supported:
-            raise ConfigError(f"{self._setting('OKTA_DPOP_KEY')} signs with {self._configured.algorithm} but the provider accepts "
+        algorithm = signing_algorithm(self._configured, supported)
+        if supported and algorithm not in supported:
+            raise ConfigError(f"{self._setting('OKTA_DPOP_KEY')} signs with {algorithm} but the provider accepts "
                               f"DPoP proofs signed with {', '.join(supported)} only")
-        return self._configured
+        return DPoPKey(self._configured, algorithm)
 
     def headers(self, method: str, url: str, access_token: str | None = None) -> dict[str, str]:
         """The ``DPoP`` header for a request, with the nonce last given by ``url``'s server."""

@@ -21,23 +21,24 @@ from .http import HttpClient
 
 log = logging.getLogger("flask_okta_client")
 
-# The key type and (for EC) curve each asymmetric algorithm needs.
-ALGORITHM_KEY_TYPES: dict[str, tuple[type[Key], str | None]] = {
+# The key type and (for EC and OKP keys) the curves each asymmetric algorithm needs.
+ALGORITHM_KEY_TYPES: dict[str, tuple[type[Key], tuple[str, ...] | None]] = {
     **{f"RS{n}": (RSAKey, None) for n in (256, 384, 512)},
     **{f"PS{n}": (RSAKey, None) for n in (256, 384, 512)},
-    "ES256": (ECKey, "P-256"),
-    "ES384": (ECKey, "P-384"),
-    "ES512": (ECKey, "P-521"),
-    "EdDSA": (OKPKey, None),
+    "ES256": (ECKey, ("P-256",)),
+    "ES384": (ECKey, ("P-384",)),
+    "ES512": (ECKey, ("P-521",)),
+    "Ed25519": (OKPKey, ("Ed25519",)),  # RFC 9864
+    "EdDSA": (OKPKey, ("Ed25519", "Ed448")),  # RFC 8037, deprecated by RFC 9864
 }
 
 
 def key_fits(key: Key, alg: str) -> bool:
     """Whether ``key`` may verify a signature made with ``alg``."""
-    key_type, curve = ALGORITHM_KEY_TYPES.get(alg, (None, None))
+    key_type, curves = ALGORITHM_KEY_TYPES.get(alg, (None, None))
     if key_type is None or not isinstance(key, key_type):
         return False
-    if curve is not None and key.get("crv") != curve:
+    if curves is not None and key.get("crv") not in curves:
         return False
     declared = key.get("alg")
     return declared is None or declared == alg

@@ -145,6 +145,10 @@ def signature_check(alg: str, key: Key) -> SignatureCheck:
 
         return check
     algorithm = JWSRegistry.algorithms[alg]
+    try:
+        algorithm.check_key(key)  # its type and curve: an Ed448 key never verifies an Ed25519 signature
+    except JoseError:
+        return _refuse_every_signature
     return lambda signature, signing_input: algorithm.verify(signing_input, signature, key)
 
 
@@ -258,9 +262,13 @@ def check_nonce(claims: Mapping[str, Any], nonce: str) -> None:
         raise TokenValidationError("The ID token's nonce does not match this sign-in.")
 
 
+#: EdDSA over Ed25519 (OpenID Connect Core errata: its token hashes use SHA-512).
+_ED25519_ALGORITHMS = ("Ed25519", "EdDSA")
+
+
 def token_hash(value: str, alg: str) -> str:
     """``at_hash`` / ``c_hash``: left half of the hash that matches ``alg``, base64url."""
-    bits = "512" if alg == "EdDSA" else alg[2:]
+    bits = "512" if alg in _ED25519_ALGORITHMS else alg[2:]
     digest = hashlib.new(f"sha{bits}", value.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
 

@@ -27,7 +27,7 @@ from flask import (
 )
 
 from ._mock_authz import MockAuthorizationServer
-from ._mock_dpop import NONCE_HEADER, PROOF_ALGORITHMS, ProofChecker
+from ._mock_dpop import NONCE_HEADER, ProofChecker
 from ._mock_keys import ALGORITHM, KeyRing
 from ._mock_models import (
     ACR_PASSWORD,
@@ -108,7 +108,7 @@ def _reset_connection(connection: socket.socket) -> Iterator[bytes]:
     yield b""  # a generator, so the reset happens while the server sends the body
 
 
-def discovery_document(realm: Realm) -> dict[str, Any]:
+def discovery_document(realm: Realm, dpop_algorithms: tuple[str, ...]) -> dict[str, Any]:
     """OpenID Provider / OAuth 2.0 authorization server metadata, as Okta publishes it."""
     return {
         "issuer": realm.issuer,
@@ -140,7 +140,7 @@ def discovery_document(realm: Realm) -> dict[str, Any]:
         "request_parameter_supported": False,
         "require_pushed_authorization_requests": realm.require_par,
         "authorization_response_iss_parameter_supported": True,
-        "dpop_signing_alg_values_supported": list(PROOF_ALGORITHMS),
+        "dpop_signing_alg_values_supported": list(dpop_algorithms),
     }
 
 
@@ -153,7 +153,7 @@ class _Views:
         self.realm = server.realm
 
     def discovery(self) -> Response:
-        return jsonify(discovery_document(self.realm))
+        return jsonify(discovery_document(self.realm, self.server.dpop.algorithms))
 
     def keys(self) -> Response:
         return jsonify(self.server.keys.public_jwks())
@@ -186,10 +186,11 @@ class _Views:
             jkt = self.server.dpop.check(request.headers, request.method, self.realm.url("userinfo"),
                                          access_token=token)
         except OAuth2Error as error:
-            return _dpop_refusal(error.error, error.description)
+            return _dpop_refusal(error.error, error.description, self.server.dpop.algorithms)
         record = self.store.find_token(token, "access_token")
         if record is None or record.is_revoked() or record.is_expired() or record.jkt != jkt or record.user is None:
-            return _dpop_refusal("invalid_token", "The access token is not valid for this DPoP key.")
+            return _dpop_refusal("invalid_token", "The access token is not valid for this DPoP key.",
+                                 self.server.dpop.algorithms)
         return jsonify(record.user.claims())
 
     def revoke(self) -> Response:
@@ -319,10 +320,10 @@ def _pushed_params(form: Mapping[str, str], client: MockClient) -> dict[str, str
     return params
 
 
-def _dpop_refusal(error: str, description: str | None) -> Response:
+def _dpop_refusal(error: str, description: str | None, algorithms: tuple[str, ...]) -> Response:
     response = jsonify(error=error, error_description=description)
     response.status_code = 401
-    response.headers["WWW-Authenticate"] = f'DPoP error="{error}", algs="{" ".join(PROOF_ALGORITHMS)}"'
+    response.headers["WWW-Authenticate"] = f'DPoP error="{error}", algs="{" ".join(algorithms)}"'
     return response
 
 

@@ -85,6 +85,7 @@ class ProofChecker:
         self.first_use = first_use
         self.nonces = Nonces()
         self.require_nonce = True
+        self.algorithms: tuple[str, ...] = PROOF_ALGORITHMS
 
     def check(self, headers: Any, method: str, url: str, *, access_token: str | None = None,
               nonce_required: bool = False) -> str:
@@ -96,7 +97,7 @@ class ProofChecker:
             header = compact.headers()
             claims = json.loads(compact.payload)
             jwk = header.get("jwk")
-            if header.get("typ") != "dpop+jwt" or header.get("alg") not in PROOF_ALGORITHMS or \
+            if header.get("typ") != "dpop+jwt" or header.get("alg") not in self.algorithms or \
                     not isinstance(jwk, dict) or "d" in jwk or jwk.get("kty") not in _KEY_TYPES:
                 raise InvalidDPoPProof("The DPoP proof header is not valid.")
             key = _KEY_TYPES[jwk["kty"]].import_key(jwk)

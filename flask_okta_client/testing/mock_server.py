@@ -160,6 +160,16 @@ class MockOktaServer:
         return self._dpop.nonces.rotate(keep_old)
 
     @property
+    def dpop_signing_algorithms(self) -> tuple[str, ...]:
+        """The proof algorithms listed in discovery and accepted: Okta's ``RS256`` … ``ES512``.
+        Set it to act as another provider, e.g. ``("ES256", "Ed25519", "EdDSA")``."""
+        return self._dpop.algorithms
+
+    @dpop_signing_algorithms.setter
+    def dpop_signing_algorithms(self, value: tuple[str, ...]) -> None:
+        self._dpop.algorithms = tuple(value)
+
+    @property
     def dpop_token_type(self) -> str:
         """The ``token_type`` bound tokens are issued with: ``DPoP``, or ``dpop`` for a provider
         that answers in lower case (RFC 6749 §5.1 makes the type case-insensitive)."""

@@ -9,10 +9,12 @@ token with a proof, and the API refuses the bound token without a proof of that 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
 
 import pytest
 import requests
+from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from flask_okta_client.errors import ConfigError
@@ -105,21 +107,41 @@ def test_client_credentials_token_is_bound(dpop_site: Site) -> None:
     assert unverified_claims(token.access_token)["cnf"] == {"jkt": state.dpop.key.thumbprint}
 
 
-@pytest.mark.parametrize("key", [
-    ECKey.generate_key("P-256", private=True),
-    OKPKey.generate_key("Ed25519", private=True),
+@pytest.mark.parametrize("key, alg", [
+    (ECKey.generate_key("P-256", private=True), "ES256"),
+    (OKPKey.generate_key("Ed25519", private=True), "Ed25519"),
 ], ids=["EC", "Ed25519"])
-def test_a_configured_ec_or_ed25519_key_binds_the_tokens(dpop_site: Site, key) -> None:
-    """README: OKTA_DPOP_KEY may be RSA, EC or Ed25519 (PEM or JWK)."""
+def test_a_configured_ec_or_ed25519_key_binds_the_tokens(dpop_site: Site, key, alg: str) -> None:
+    """README: OKTA_DPOP_KEY may be RSA, EC or Ed25519 (PEM or JWK); oidc-provider lists RFC 9864's
+    Ed25519, so an Ed25519 key signs as Ed25519, not as the deprecated EdDSA."""
     app = create_site_app(dpop_site.provider, "service", OKTA_DPOP=True, OKTA_SCOPES="openid",
                           OKTA_DPOP_KEY=key.as_dict(private=True))
-    token = app.extensions["okta"].grants.client_credentials_token("messages:read")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        token = app.extensions["okta"].grants.client_credentials_token("messages:read")
+    assert app.extensions["okta"].dpop.key.algorithm == alg
     assert token.token_type == "DPoP"
+    assert unverified_claims(token.access_token)["cnf"] == {"jkt": key.thumbprint()}
+    assert not [w for w in caught if issubclass(w.category, SecurityWarning)]
+
+
+def test_an_ed25519_key_signs_as_eddsa_for_a_provider_without_ed25519(tmp_path) -> None:
+    """A provider that predates RFC 9864 lists EdDSA only: the site's proofs say EdDSA, which joserfc
+    warns is deprecated, and the tokens are bound."""
+    options = {"dpop": {"requireNonce": True, "signingAlgValues": ["ES256", "EdDSA"]}}
+    with site_with_own_provider(tmp_path, options) as site:
+        key = OKPKey.generate_key("Ed25519", private=True)
+        app = create_site_app(site.provider, "service", OKTA_DPOP=True, OKTA_SCOPES="openid",
+                              OKTA_DPOP_KEY=key.as_dict(private=True))
+        assert app.extensions["okta"].metadata.get()["dpop_signing_alg_values_supported"] == ["ES256", "EdDSA"]
+        with pytest.warns(SecurityWarning, match="EdDSA"):
+            token = app.extensions["okta"].grants.client_credentials_token("messages:read")
+    assert app.extensions["okta"].dpop.key.algorithm == "EdDSA"
     assert unverified_claims(token.access_token)["cnf"] == {"jkt": key.thumbprint()}
 
 
 def test_a_configured_key_the_provider_does_not_accept_is_named_at_the_first_token_request(dpop_site: Site) -> None:
-    """oidc-provider takes ES256 and EdDSA proofs only: an RSA key is a configuration error that names it."""
+    """oidc-provider takes ES256, Ed25519 and EdDSA proofs only: an RSA key is a configuration error that names it."""
     app = create_site_app(dpop_site.provider, "service", OKTA_DPOP=True, OKTA_SCOPES="openid",
                           OKTA_DPOP_KEY=RSAKey.generate_key(2048, private=True).as_dict(private=True))
     state = app.extensions["okta"]

@@ -127,6 +127,13 @@ function dpopFeature(dpop) {
   return dpop?.requireNonce ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true };
 }
 
+// Option "dpop": {"signingAlgValues": [...]} replaces the proof algorithms oidc-provider accepts and lists in
+// dpop_signing_alg_values_supported (its default: ES256, Ed25519, EdDSA), e.g. ["ES256", "EdDSA"] to act as a
+// provider that predates RFC 9864's Ed25519.
+function dpopAlgorithms(dpop) {
+  return dpop?.signingAlgValues ? { enabledJWA: { dPoPSigningAlgValues: dpop.signingAlgValues } } : {};
+}
+
 function providerConfiguration(clients, keys, { acrValues, backchannelLogoutUris, dpop } = {}) {
   const backchannel = backchannelLogoutUris ? {
     clients: withBackchannelLogout(clients, backchannelLogoutUris),
@@ -134,6 +141,7 @@ function providerConfiguration(clients, keys, { acrValues, backchannelLogoutUris
   } : {};
   return {
     ...(acrValues ? { acrValues, interactions: { policy: acrInteractionPolicy() } } : {}),
+    ...dpopAlgorithms(dpop),
     clients,
     jwks: { keys: keys.map((key) => key.privateJwk) },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
