@@ -8,12 +8,14 @@ provider lists it, else ``EdDSA``. Proofs and tokens are signed with ``cryptogra
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
 import time
 import warnings
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -26,7 +28,10 @@ from joserfc.errors import SecurityWarning
 from joserfc.jwk import OKPKey
 
 from flask_okta_client.errors import ConfigError, TokenValidationError
-from flask_okta_client.protocol.client_auth import signing_algorithm
+from flask_okta_client.protocol.client_auth import (
+    PrivateKeyAssertion,
+    signing_algorithm,
+)
 from flask_okta_client.protocol.dpop import choose_algorithm
 from flask_okta_client.protocol.validation import signature_check
 from flask_okta_client.testing.mock_server import MockOktaServer
@@ -317,3 +322,27 @@ def test_the_mock_lists_and_accepts_only_the_algorithms_it_is_given(provider):
             assert response.status_code == status, response.text
     finally:
         provider.require_dpop_nonce = True
+
+
+# --------------------------------------------------------------------------- private_key_jwt client assertions
+
+
+def assertion_header(assertion: str) -> dict[str, Any]:
+    return json.loads(base64.urlsafe_b64decode(assertion.split(".")[0] + "=="))
+
+
+def test_an_ed25519_client_assertion_says_ed25519_where_the_provider_lists_it():
+    key = OKPKey.generate_key("Ed25519")
+    auth = PrivateKeyAssertion(key, lambda: ("RS256", "Ed25519", "EdDSA"))
+    assertion = auth.sign(SimpleNamespace(client_id="0oa1"), "https://as.example/v1/token")
+    assert assertion_header(assertion)["alg"] == "Ed25519"
+    public = ed25519.Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(key.as_dict()["x"] + "=="))
+    data, signature = assertion.rsplit(".", 1)
+    public.verify(base64.urlsafe_b64decode(signature + "=="), data.encode())
+
+
+def test_an_ed25519_client_assertion_says_eddsa_to_a_provider_without_ed25519():
+    auth = PrivateKeyAssertion(OKPKey.generate_key("Ed25519"), lambda: ("RS256", "EdDSA"))
+    with pytest.warns(SecurityWarning, match="EdDSA"):
+        assertion = auth.sign(SimpleNamespace(client_id="0oa1"), "https://as.example/v1/token")
+    assert assertion_header(assertion)["alg"] == "EdDSA"

@@ -135,9 +135,14 @@ class ProviderClient:
         self.metadata = metadata
         self.http = http
         self.accepted_token_types = BEARER_ONLY if dpop is None else DPOP_ONLY
-        self.auth_methods = client_auth_methods(config) if auth_methods is None else auth_methods
+        self.auth_methods = client_auth_methods(config, self._client_auth_algorithms) \
+            if auth_methods is None else auth_methods
         self.dpop = dpop
         self._local = threading.local()
+
+    def _client_auth_algorithms(self) -> tuple[str, ...]:
+        """The provider's ``token_endpoint_auth_signing_alg_values_supported``."""
+        return self.metadata.get().signing_algorithms("token_endpoint_auth_signing_alg_values_supported")
 
     def _session(self) -> OAuth2Session:
         """This thread's Authlib session: connections to the provider are reused, and the

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any, Union
 
@@ -135,14 +135,20 @@ def _client_claims(client_id: str, endpoint: str) -> dict[str, str]:
 
 
 class PrivateKeyAssertion(PrivateKeyJWT):
-    """``private_key_jwt`` signed with the configured key."""
+    """``private_key_jwt`` signed with the configured key.
 
-    def __init__(self, key: PrivateKey) -> None:
+    ``accepted()`` gives the provider's ``token_endpoint_auth_signing_alg_values_supported``
+    when an assertion is signed: an Ed25519 key signs as ``Ed25519`` where it is listed.
+    """
+
+    def __init__(self, key: PrivateKey, accepted: Callable[[], Collection[str]] = tuple) -> None:
         super().__init__(alg=signing_algorithm(key))
         self.key = key
+        self.accepted = accepted
 
     def sign(self, auth: Any, token_endpoint: str) -> str:
-        return sign_assertion(self.key, self.alg, _client_claims(auth.client_id, token_endpoint))
+        alg = signing_algorithm(self.key, self.accepted())
+        return sign_assertion(self.key, alg, _client_claims(auth.client_id, token_endpoint))
 
 
 class SecretAssertion(ClientSecretJWT):
@@ -153,13 +159,15 @@ class SecretAssertion(ClientSecretJWT):
         return sign_assertion(key, self.alg, _client_claims(auth.client_id, token_endpoint))
 
 
-def client_auth_methods(config: OktaConfig) -> tuple[ClientSecretJWT, ...]:
-    """The Authlib client-auth objects to register on an ``OAuth2Session`` for ``config``.
+def client_auth_methods(config: OktaConfig, accepted: Callable[[], Collection[str]] = tuple,
+                        ) -> tuple[ClientSecretJWT, ...]:
+    """The Authlib client-auth objects to register on an ``OAuth2Session`` for ``config``;
+    ``accepted()``: the assertion algorithms the provider lists.
 
     Empty for the methods Authlib handles itself (``client_secret_basic/post``, ``none``).
     """
     if config.client_auth_method == "private_key_jwt":
-        return (PrivateKeyAssertion(load_private_key(config.private_key, config.private_key_id)),)
+        return (PrivateKeyAssertion(load_private_key(config.private_key, config.private_key_id), accepted),)
     if config.client_auth_method == "client_secret_jwt":
         return (SecretAssertion(),)
     return ()
