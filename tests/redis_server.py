@@ -36,11 +36,12 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> RedisServer:
+    def start(self, *options: str) -> RedisServer:
+        """Start redis-server (with these further command-line ``options``); return once it accepts connections."""
         self.process = subprocess.Popen(
             [self.executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "3600 1" if self.persist else "",
              "--appendonly", "no",
-             "--dir", str(self.workdir)],
+             "--dir", str(self.workdir), *options],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10

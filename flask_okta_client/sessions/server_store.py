@@ -45,6 +45,10 @@ HANDLE_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}")
 #: Handles drawn for a new sign-in before a store that takes none is answered 503 (two 256-bit
 #: handles never meet: a refusal means the store does not write, e.g. a full disk).
 NEW_HANDLE_ATTEMPTS = 3
+#: Retries of a Redis command answered ``LOADING`` (see :func:`store_retry`).
+STORE_RETRIES = 5
+#: The longest ``Retry-After`` taken from a loading Redis' own estimate, in seconds.
+MAX_LOADING_ETA = 300
 #: Locks of this process that order read-modify-writes of caches with neither atomic commands nor files.
 PROCESS_LOCKS = 64
 
@@ -58,15 +62,48 @@ class StoreUnavailable(OktaError):
 
 
 @contextmanager
-def reachable() -> Iterator[None]:
-    """Transport errors of the shared store become a 503."""
+def reachable(redis_client: Any = None) -> Iterator[None]:
+    """Transport errors of the shared store become a 503; one of a Redis still loading its data
+    after a restart says in ``Retry-After`` when that Redis expects to be done."""
     try:
         yield
     except OktaError:
         raise
     except Exception as exc:  # cachelib and redis-py raise their own transport errors
-        log.error("okta: token store error: %s", type(exc).__name__)
-        raise StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.") from None
+        error = StoreUnavailable("Sign-in is temporarily unavailable. Please try again in a moment.")
+        eta = loading_eta(redis_client, exc)
+        if eta is None:
+            log.error("okta: token store error: %s", type(exc).__name__)
+        else:
+            log.error("okta: token store error: Redis is still loading its data after a restart "
+                      "(done in about %d s, it says)", eta)
+            error.retry_after = eta
+        raise error from None
+
+
+def loading_eta(redis_client: Any, exc: Exception) -> int | None:
+    """When ``exc`` is Redis' ``LOADING`` answer: the seconds it expects loading to take still
+    (its ``INFO persistence`` estimate, at least 1, at most :data:`MAX_LOADING_ETA`)."""
+    if redis_client is None or type(exc).__name__ != "BusyLoadingError":
+        return None
+    try:
+        eta = redis_client.info("persistence").get("loading_eta_seconds")
+    except Exception:  # gone meanwhile: no estimate
+        return None
+    return max(1, min(int(eta), MAX_LOADING_ETA)) if isinstance(eta, (int, float)) else None
+
+
+def store_retry() -> Any:
+    """How the Redis clients this extension makes answer ``LOADING`` (a Redis reading its data back
+    after a restart, up but not serving yet): the command is sent again up to :data:`STORE_RETRIES`
+    times, waiting about 0.1 s, doubling, up to 1 s (with jitter): at most 2.5 s in all, then the
+    request answers 503. A refused or lost connection is not waited for: that request answers 503
+    at once, and the pool opens its connections again once Redis is back."""
+    from redis.backoff import EqualJitterBackoff
+    from redis.exceptions import BusyLoadingError
+    from redis.retry import Retry
+
+    return Retry(EqualJitterBackoff(cap=1.0, base=0.05), STORE_RETRIES, supported_errors=(BusyLoadingError,))
 
 
 def _handle(cookie: SignInCookie) -> str | None:
@@ -112,7 +149,9 @@ class ServerSideTokenStore:
         handle = _handle(cookie)
         return None if handle is None else self.cache_key(handle)
 
-    _reachable = staticmethod(reachable)
+    def _reachable(self) -> Any:
+        """:func:`reachable`, knowing this store's Redis client."""
+        return reachable(self.redis)
 
     def load(self, cookie: SignInCookie) -> SignedInUser | None:
         handle = _handle(cookie)
@@ -388,7 +427,7 @@ def redis_cache(url: str, lifetime: int, setting: str = "OKTA_TOKEN_STORE") -> A
         from cachelib import RedisCache
     except ImportError:
         raise ConfigError(f"{setting} is a Redis URL: install flask-okta-client[redis]") from None
-    client = redis.Redis.from_url(redis_url(url))
+    client = redis.Redis.from_url(redis_url(url), retry=store_retry())
     return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=lifetime)
 
 
