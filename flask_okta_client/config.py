@@ -114,6 +114,7 @@ class OktaConfig:
     max_pending_logins: int = 5
     verified_token_cache_size: int = 10_000
     introspection_refusal_ttl: int = 300
+    introspection_require_token_type: bool = True
     token_store: Any = field(default="session", repr=False)
     token_store_cache: bool = True
     token_store_cache_size: int = 5_000
@@ -613,6 +614,8 @@ def _load_config(get: Callable[[str], Any], name: str, prefix: str) -> OktaConfi
         introspection_refusal_ttl=_int(
             "OKTA_INTROSPECTION_REFUSAL_TTL", get_or("OKTA_INTROSPECTION_REFUSAL_TTL", 300)
         ),
+        introspection_require_token_type=_bool("OKTA_INTROSPECTION_REQUIRE_TOKEN_TYPE",
+                                                get_or("OKTA_INTROSPECTION_REQUIRE_TOKEN_TYPE", True)),
         token_store=_without_nul("OKTA_TOKEN_STORE", get_or("OKTA_TOKEN_STORE", "session")),
         token_store_cache=_bool("OKTA_TOKEN_STORE_CACHE", get_or("OKTA_TOKEN_STORE_CACHE", True)),
         token_store_cache_size=_int("OKTA_TOKEN_STORE_CACHE_SIZE", get_or("OKTA_TOKEN_STORE_CACHE_SIZE", 5_000),

@@ -310,8 +310,8 @@ class TestIntrospection:
     def answer(okta_mock_server, **claims) -> None:
         """The next introspection answer: an active token with messages:read and ``claims``."""
         now = int(time.time())
-        body = {"active": True, "scope": "messages:read", "iss": okta_mock_server.issuer, "exp": now + 600,
-                **claims}
+        body = {"active": True, "token_type": "Bearer", "scope": "messages:read", "iss": okta_mock_server.issuer,
+                "exp": now + 600, **claims}
         okta_mock_server.fail_next("introspect", status=200, body=json.dumps(body))
 
     def test_an_answer_without_sub_is_accepted(self, client, okta_mock_server):

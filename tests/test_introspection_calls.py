@@ -64,8 +64,9 @@ def validator(client: FlaskClient) -> Any:
 
 def answer_next(server: MockOktaServer, **claims: Any) -> None:
     """The next introspection answer: an active token with messages:read and ``claims``."""
-    body = {"active": True, "scope": "messages:read", "iss": server.issuer, "sub": "ann", "exp": int(time.time()) + 600,
-            **claims}
+    body = {"active": True, "token_type": "Bearer", "scope": "messages:read", "iss": server.issuer, "sub": "ann",
+            "exp": int(time.time()) + 600, **claims}
+    body = {name: value for name, value in body.items() if value is not None}  # None: left out
     server.fail_next("introspect", status=200, body=json.dumps(body))
 
 
@@ -256,3 +257,35 @@ def test_a_refused_token_is_refused_by_validate_with_a_token_validation_error(cl
         with pytest.raises(TokenValidationError, match="not active"):
             validator(client).validate("unknown-opaque-token")
     assert okta_mock_server.count("introspect") == 1
+
+
+@pytest.mark.parametrize("claims", [
+    {"token_type": None},
+    {"token_type": None, "typ": "Refresh"},
+    {"token_type": "Bearer", "token_use": "refresh_token"},
+    {"token_type": "refresh_token"},
+    {"token_type": "Bearer", "typ": "Refresh"},
+], ids=["says nothing", "keycloak refresh", "hydra refresh", "rfc 7662 refresh", "members disagree"])
+def test_an_answer_that_does_not_say_access_token_is_refused_and_remembered(client, okta_mock_server, claims):
+    answer_next(okta_mock_server, **claims)
+    answers = [call(client, "opaque-of-unknown-kind") for _ in range(2)]
+    assert [(a.status_code, a.json["error"]) for a in answers] == [(401, "invalid_token")] * 2
+    assert okta_mock_server.count("introspect") == 1
+
+
+@pytest.mark.parametrize("claims", [
+    {"token_type": "DPoP", "cnf": None},
+    {"token_type": None, "typ": "Bearer"},
+    {"token_type": None, "token_use": "access_token"},
+], ids=["rfc 7662", "keycloak", "hydra"])
+def test_each_way_of_saying_access_token_is_accepted(client, okta_mock_server, claims):
+    answer_next(okta_mock_server, **claims)
+    assert call(client, "opaque-access-token").status_code == 200
+
+
+def test_an_answer_that_says_nothing_is_accepted_when_the_setting_allows_it(make_client, okta_mock_server):
+    client = make_client(OKTA_INTROSPECTION_REQUIRE_TOKEN_TYPE=False)
+    answer_next(okta_mock_server, token_type=None)
+    assert call(client, "opaque-untyped").status_code == 200
+    answer_next(okta_mock_server, token_type=None, typ="Refresh")
+    assert call(client, "opaque-keycloak-refresh").status_code == 401  # an answer that says refresh still is refused

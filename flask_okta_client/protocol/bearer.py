@@ -275,15 +275,29 @@ class AccessTokenValidator:
             check_issuer(answer, self.config.issuer)
         if "sub" in answer:  # optional in RFC 7662 (e.g. client-credentials tokens), a string when present
             check_subject(answer)
-        token_type = answer.get("token_type")  # introspection finds refresh tokens too
-        if token_type is not None and str(token_type).lower() not in ACCESS_TOKEN_TYPES:
-            raise TokenValidationError("The token is not an access token.")
+        kind = access_token_kind(answer)  # introspection finds refresh tokens too
+        if kind is False or (kind is None and self.config.introspection_require_token_type):
+            raise TokenValidationError("The token is not an access token." if kind is False else
+                                       "The provider's answer does not say the token is an access token.")
         aud = answer.get("aud")  # optional; when present, what every route's audience check reads
         if aud is not None and not (isinstance(aud, str) or isinstance(aud, list)
                                     and all(isinstance(a, str) for a in aud)):
             raise TokenValidationError("The token's audience is malformed.")
         check_times(answer, now=now, leeway=self.config.clock_skew, require_iat=False)
         return verified_token(answer)
+
+
+def access_token_kind(answer: Mapping[str, Any]) -> bool | None:
+    """Whether an introspection answer says the token is an access token; ``None`` when it does not say.
+
+    Read from RFC 7662's ``token_type`` (``Bearer`` or ``DPoP``), Keycloak's ``typ`` and Ory
+    Hydra's ``token_use``; every member present must agree. Some providers (oidc-provider) describe
+    refresh tokens with none of them, which is why an answer that says nothing is refused by default.
+    """
+    verdicts = [str(answer[name]).lower() in ACCESS_TOKEN_TYPES for name in ("token_type", "typ") if name in answer]
+    if "token_use" in answer:
+        verdicts.append(answer["token_use"] == "access_token")
+    return all(verdicts) if verdicts else None
 
 
 def starts_later(claims: Mapping[str, Any], moment: float) -> bool:

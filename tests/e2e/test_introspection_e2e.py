@@ -61,3 +61,13 @@ def test_an_introspection_error_is_never_remembered(site: Site, introspections: 
     token = site.signed_in_user(sign_in(site, next="/protected").browser).access_token
     assert [api(site, token).status_code for _ in range(2)] == [502] * 2
     assert len(introspections) == 2
+
+
+def test_a_refresh_token_is_not_taken_for_an_access_token(site: Site, introspections: list[str]) -> None:
+    """oidc-provider describes an active refresh token without any token_type: such an answer does not
+    say it is an access token, so the token is refused, once."""
+    token = site.signed_in_user(sign_in(site, next="/protected", prompt="consent").browser).refresh_token
+    assert token, "the site asked for offline_access with prompt=consent: a refresh token was expected"
+    answers = [api(site, token) for _ in range(2)]
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [(401, "invalid_token")] * 2
+    assert len(introspections) == 1
