@@ -174,7 +174,7 @@ def test_the_api_greets_an_introspected_token_without_sub(monkeypatch):
     app = sample_app.create_app({"OKTA_TOKEN_VALIDATION": "introspect"})
     mock = app.extensions["okta_mock_server"]
     try:
-        answer = {"active": True, "scope": "messages:read", "client_id": "0oa-machine", "iss": mock.issuer,
+        answer = {"active": True, "token_type": "Bearer", "scope": "messages:read", "client_id": "0oa-machine", "iss": mock.issuer,
                   "exp": int(time.time()) + 600}
         mock.fail_next("introspect", status=200, body=json.dumps(answer))
         response = app.test_client().get("/api/messages", headers={"Authorization": "Bearer opaque"})
