@@ -49,7 +49,7 @@ from .sessions.logout import LogoutRegistry, build_logout_cache
 from .sessions.sealing import TokenSealer
 from .sessions.server_store import (
     REDIS_SCHEMES,
-    ServerSideTokenStore,
+    cache_store,
     filesystem_store,
     redis_store,
 )
@@ -112,14 +112,13 @@ def build_token_store(app: Flask, config: OktaConfig, owner: str) -> TokenStore:
     lock_timeout = config.refresh_timeout + 5  # held until a refresh's call ends
     if value == "session":
         return SessionTokenStore(sealer, config.session_cookie_name)
+    copies = config.token_store_cache_size if config.token_store_cache else None
     if isinstance(value, str) and value.startswith(REDIS_SCHEMES):
-        copies = config.token_store_cache_size if config.token_store_cache else None
         return redis_store(value, sealer, lifetime, lock_timeout, copies=copies)
     if isinstance(value, (str, os.PathLike)):
         return filesystem_store(os.fspath(value), sealer, lifetime, lock_timeout)
     if all(callable(getattr(value, name, None)) for name in ("get", "set", "delete")):
-        return ServerSideTokenStore(value, sealer, lifetime, lock_timeout,
-                                    redis_client=getattr(value, "_write_client", None))
+        return cache_store(value, sealer, lifetime, lock_timeout, copies=copies)
     raise ConfigError("OKTA_TOKEN_STORE must be 'session', a redis:// URL, a directory or a cachelib cache")
 
 

@@ -10,7 +10,7 @@ from tests.waiting import wait_for
 
 #: Commands that name no key.
 KEYLESS = frozenset({"PING", "INFO", "ECHO", "CLIENT", "SCRIPT", "HELLO", "SELECT", "MULTI", "EXEC", "AUTH",
-                     "CONFIG", "COMMAND", "MONITOR", "DISCARD", "UNWATCH"})
+                     "CONFIG", "COMMAND", "MONITOR", "DISCARD", "UNWATCH", "SUBSCRIBE"})  # SUBSCRIBE names channels
 #: Commands whose every argument is a key.
 ALL_KEYS = frozenset({"DEL", "UNLINK", "MGET", "EXISTS", "TOUCH", "WATCH"})
 

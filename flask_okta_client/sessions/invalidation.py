@@ -56,16 +56,21 @@ RECONNECT_AFTER = 10.0
 #: Waits between attempts to (re)connect: doubling from the first to the last.
 RETRY_DELAYS = (0.1, 5.0)
 SOCKET_TIMEOUT = 5.0
+#: What the listener's connection takes from an app's redis-py client (with its ``ssl_*`` settings):
+#: which server, and who it is there. Nothing else (timeouts, RESP3, retries) is the listener's own.
+SERVER_SETTINGS = frozenset({"host", "port", "path", "db", "username", "password", "credential_provider",
+                             "client_name"})
 
 _ALL: weakref.WeakSet[TrackedCopies] = weakref.WeakSet()
 
 
 class TrackedCopies:
     """Read-through copies of one Redis server's keys under ``prefix``, at most ``size`` of them;
-    one listener thread per process, started by the first read."""
+    one listener thread per process, started by the first read. ``server`` is the server's URL,
+    or a redis-py client of it whose connection settings the listener's connection takes."""
 
-    def __init__(self, url: str, prefix: str, size: int) -> None:
-        self.url = url
+    def __init__(self, server: str | Any, prefix: str, size: int) -> None:
+        self.server = server
         self.prefix = prefix
         self.size = size
         self._listeners: dict[int, _Listener] = {}  # by process id
@@ -115,7 +120,7 @@ class TrackedCopies:
         if listener is None:
             for inherited in [other for other in self._listeners if other != pid]:
                 self._listeners.pop(inherited, None)  # its thread and connection belong to the parent
-            listener = self._listeners.setdefault(pid, _Listener(self.url, self.prefix, self.size))
+            listener = self._listeners.setdefault(pid, _Listener(self.server, self.prefix, self.size))
             listener.start()
         return listener
 
@@ -155,8 +160,8 @@ class TrackingRefused(Exception):
 class _Listener:
     """The invalidation connection of one process and the thread that reads it."""
 
-    def __init__(self, url: str, prefix: str, size: int) -> None:
-        self.url = url
+    def __init__(self, server: str | Any, prefix: str, size: int) -> None:
+        self.server = server
         self.prefix = prefix
         self.copies = LocalCopies(size)
         self._watch: tuple[int, int] | None = None  # (connection's socket, live epoch) while tracking
@@ -235,9 +240,16 @@ class _Listener:
                 end.close()
 
     def _connect(self, redis: Any) -> Any:
-        client = redis.Redis.from_url(self.url, protocol=2, socket_timeout=SOCKET_TIMEOUT,
-                                      socket_connect_timeout=SOCKET_TIMEOUT, socket_keepalive=True)
-        connection = client.connection_pool.make_connection()
+        options = {"protocol": 2, "socket_timeout": SOCKET_TIMEOUT, "socket_connect_timeout": SOCKET_TIMEOUT,
+                   "socket_keepalive": True}
+        if isinstance(self.server, str):
+            pool = redis.ConnectionPool.from_url(self.server, **options)
+        else:  # the app's client: its server, database, credentials and TLS settings
+            theirs = self.server.connection_pool
+            settings = {name: value for name, value in theirs.connection_kwargs.items()
+                        if name in SERVER_SETTINGS or name.startswith("ssl_")}
+            pool = redis.ConnectionPool(connection_class=theirs.connection_class, **settings, **options)
+        connection = pool.make_connection()
         connection.connect()
         return connection
 

@@ -141,8 +141,10 @@ class ServerSideTokenStore:
         return f"{ENTRY_NAMESPACE}{hashlib.sha256(handle.encode()).hexdigest()}"
 
     def redis_key(self, key: str) -> str:
-        """The Redis key of a cache key: under the cache's own ``key_prefix`` (``okta:`` for a Redis URL)."""
-        return f"{getattr(self.cache, 'key_prefix', KEY_PREFIX)}{key}"
+        """The Redis key of a cache key: under the cache's own ``key_prefix`` (``okta:`` for a Redis URL;
+        a callable one is called, as cachelib does)."""
+        prefix = getattr(self.cache, "key_prefix", KEY_PREFIX)
+        return f"{prefix() if callable(prefix) else prefix}{key}"
 
     def entry_key(self, cookie: SignInCookie) -> str | None:
         """The cache key of this cookie's sign-in, if it has one."""
@@ -439,6 +441,32 @@ def redis_store(url: str, sealer: TokenSealer, lifetime: int, lock_timeout: floa
     if copies is not None:
         store.copies = TrackedCopies(redis_url(url), store.redis_key(ENTRY_NAMESPACE), copies)
     return store
+
+
+def cache_store(cache: Any, sealer: TokenSealer, lifetime: int, lock_timeout: float,
+                copies: int | None = None) -> ServerSideTokenStore:
+    """The store for a cachelib cache the app made. A ``RedisCache`` is written with Redis' atomic
+    commands; with ``copies``, this process also keeps copies of its entries when that can be
+    done safely (see :func:`copies_possible`)."""
+    client = getattr(cache, "_write_client", None)
+    store = ServerSideTokenStore(cache, sealer, lifetime, lock_timeout, redis_client=client)
+    if copies is not None and copies_possible(cache):
+        store.copies = TrackedCopies(client, store.redis_key(ENTRY_NAMESPACE), copies)
+    return store
+
+
+def copies_possible(cache: Any) -> bool:
+    """Whether Redis' invalidations cover every read of this cache: a cachelib Redis cache whose one
+    client (reads from a replica could bring back a value older than its invalidation) is a plain
+    redis-py client, and whose key prefix is a string (a callable one may change under the listener)."""
+    try:
+        import redis
+    except ImportError:
+        return False
+    client = getattr(cache, "_write_client", None)
+    return (isinstance(client, redis.Redis) and getattr(cache, "_read_client", None) is client
+            and type(client.connection_pool) in (redis.ConnectionPool, redis.BlockingConnectionPool)
+            and isinstance(getattr(cache, "key_prefix", None), str))
 
 
 def filesystem_store(directory: str, sealer: TokenSealer, lifetime: int, lock_timeout: float) -> ServerSideTokenStore:
