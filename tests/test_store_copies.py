@@ -324,3 +324,36 @@ def test_a_forked_child_uses_no_copy_or_listener_of_its_parent(okta_settings, ok
             os._exit(status)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_redis_that_stops_answering_without_closing_answers_503_not_a_hang(okta_settings, okta_mock_server,
+                                                                             redis_url):
+    """Every connection to Redis goes silent (a partition: nothing is closed). A page that needs the
+    sign-in answers 503 once the store's socket timeout passes, and the session is there afterwards."""
+    server = redis.Redis.from_url(redis_url)
+    proxy = LoopbackProxy(server.connection_pool.connection_kwargs["port"]).start()
+    try:
+        url = f"redis://127.0.0.1:{proxy.port}/0?socket_timeout=0.5"
+        app = make_site(okta_settings, OKTA_TOKEN_STORE=url, OKTA_TOKEN_STORE_CACHE=False)
+        browser = app.test_client()
+        sign_in(browser, okta_mock_server)
+        assert browser.get("/protected").status_code == 200
+        answers: list = []
+        with proxy.stalled():
+            page = threading.Thread(target=lambda: answers.append(browser.get("/protected")), daemon=True)
+            page.start()
+            page.join(10)
+            assert not page.is_alive(), "the page hung on a silent Redis"
+        assert answers[0].status_code == 503
+        assert "Retry-After" in answers[0].headers
+        assert browser.get("/protected").status_code == 200  # the session was kept
+    finally:
+        proxy.close()
+
+
+def test_a_redis_url_store_has_socket_timeouts_by_default(okta_settings, redis_url):
+    from flask_okta_client.sessions.server_store import STORE_SOCKET_TIMEOUT
+
+    store = make_site(okta_settings, OKTA_TOKEN_STORE=redis_url).extensions["okta"].store
+    options = store.redis.connection_pool.connection_kwargs
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == STORE_SOCKET_TIMEOUT

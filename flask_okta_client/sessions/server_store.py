@@ -49,6 +49,10 @@ NEW_HANDLE_ATTEMPTS = 3
 STORE_RETRIES = 5
 #: The longest ``Retry-After`` taken from a loading Redis' own estimate, in seconds.
 MAX_LOADING_ETA = 300
+#: Seconds a Redis URL store waits to connect, and for each answer, before its request answers 503: a
+#: Redis that stops answering without closing its connections (a partition, a frozen host) never
+#: holds a request for longer. ``?socket_timeout=`` and ``?socket_connect_timeout=`` in the URL change it.
+STORE_SOCKET_TIMEOUT = 5.0
 #: Locks of this process that order read-modify-writes of caches with neither atomic commands nor files.
 PROCESS_LOCKS = 64
 
@@ -429,7 +433,8 @@ def redis_cache(url: str, lifetime: int, setting: str = "OKTA_TOKEN_STORE") -> A
         from cachelib import RedisCache
     except ImportError:
         raise ConfigError(f"{setting} is a Redis URL: install flask-okta-client[redis]") from None
-    client = redis.Redis.from_url(redis_url(url), retry=store_retry())
+    client = redis.Redis.from_url(redis_url(url), retry=store_retry(), socket_timeout=STORE_SOCKET_TIMEOUT,
+                                  socket_connect_timeout=STORE_SOCKET_TIMEOUT)
     return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=lifetime)
 
 
