@@ -336,7 +336,7 @@ class TestIntrospection:
         self.answer(okta_mock_server, sub="ann", token_type=token_type)
         assert call(client, "opaque-3").status_code == 401
 
-    @pytest.mark.parametrize("token_type", ["Bearer", "bearer", "DPoP"])
+    @pytest.mark.parametrize("token_type", ["Bearer", "bearer", "BEARER"])
     def test_an_answer_naming_an_access_token_type_is_accepted(self, client, okta_mock_server, token_type):
         self.answer(okta_mock_server, sub="ann", token_type=token_type)
         assert call(client, "opaque-4").status_code == 200

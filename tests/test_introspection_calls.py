@@ -274,7 +274,7 @@ def test_an_answer_that_does_not_say_access_token_is_refused_and_remembered(clie
 
 
 @pytest.mark.parametrize("claims", [
-    {"token_type": "DPoP", "cnf": None},
+    {"token_type": "bearer"},
     {"token_type": None, "typ": "Bearer"},
     {"token_type": None, "token_use": "access_token"},
 ], ids=["rfc 7662", "keycloak", "hydra"])
@@ -289,3 +289,11 @@ def test_an_answer_that_says_nothing_is_accepted_when_the_setting_allows_it(make
     assert call(client, "opaque-untyped").status_code == 200
     answer_next(okta_mock_server, token_type=None, typ="Refresh")
     assert call(client, "opaque-keycloak-refresh").status_code == 401  # an answer that says refresh still is refused
+
+
+def test_an_answer_that_says_dpop_without_the_key_is_refused(client, okta_mock_server):
+    """RFC 9449 §6.2: a DPoP-bound token's introspection names its key (``cnf.jkt``); without it the
+    binding cannot be checked, so the token must not pass as a plain bearer token."""
+    answer_next(okta_mock_server, token_type="DPoP")
+    response = call(client, "opaque-dpop-without-key")
+    assert (response.status_code, response.json["error"]) == (401, "invalid_token")

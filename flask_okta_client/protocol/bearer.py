@@ -279,6 +279,8 @@ class AccessTokenValidator:
         if kind is False or (kind is None and self.config.introspection_require_token_type):
             raise TokenValidationError("The token is not an access token." if kind is False else
                                        "The provider's answer does not say the token is an access token.")
+        if str(answer.get("token_type")).lower() == "dpop" and "cnf" not in answer:  # RFC 9449 §6.2
+            raise TokenValidationError("The token is bound to a key in a way this site cannot check.")
         aud = answer.get("aud")  # optional; when present, what every route's audience check reads
         if aud is not None and not (isinstance(aud, str) or isinstance(aud, list)
                                     and all(isinstance(a, str) for a in aud)):
