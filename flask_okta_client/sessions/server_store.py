@@ -97,17 +97,22 @@ def loading_eta(redis_client: Any, exc: Exception) -> int | None:
     return max(1, min(int(eta), MAX_LOADING_ETA)) if isinstance(eta, (int, float)) else None
 
 
-def store_retry() -> Any:
+def store_retry() -> dict[str, Any]:
     """How the Redis clients this extension makes answer ``LOADING`` (a Redis reading its data back
     after a restart, up but not serving yet): the command is sent again up to :data:`STORE_RETRIES`
     times, waiting about 0.1 s, doubling, up to 1 s (with jitter): at most 2.5 s in all, then the
     request answers 503. A refused or lost connection is not waited for: that request answers 503
-    at once, and the pool opens its connections again once Redis is back."""
+    at once, and the pool opens its connections again once Redis is back.
+
+    Client options: the ``Retry``, and ``retry_on_error`` for redis-py 5.0, which re-raises at once
+    any error not also listed there."""
     from redis.backoff import EqualJitterBackoff
     from redis.exceptions import BusyLoadingError
     from redis.retry import Retry
 
-    return Retry(EqualJitterBackoff(cap=1.0, base=0.05), STORE_RETRIES, supported_errors=(BusyLoadingError,))
+    return {"retry": Retry(EqualJitterBackoff(cap=1.0, base=0.05), STORE_RETRIES,
+                           supported_errors=(BusyLoadingError,)),
+            "retry_on_error": [BusyLoadingError]}
 
 
 def _handle(cookie: SignInCookie) -> str | None:
@@ -433,7 +438,7 @@ def redis_cache(url: str, lifetime: int, setting: str = "OKTA_TOKEN_STORE") -> A
         from cachelib import RedisCache
     except ImportError:
         raise ConfigError(f"{setting} is a Redis URL: install flask-okta-client[redis]") from None
-    client = redis.Redis.from_url(redis_url(url), retry=store_retry(), socket_timeout=STORE_SOCKET_TIMEOUT,
+    client = redis.Redis.from_url(redis_url(url), **store_retry(), socket_timeout=STORE_SOCKET_TIMEOUT,
                                   socket_connect_timeout=STORE_SOCKET_TIMEOUT)
     return RedisCache(host=client, key_prefix=KEY_PREFIX, default_timeout=lifetime)
 
