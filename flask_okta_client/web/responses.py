@@ -45,10 +45,11 @@ def error_response(error: OktaError) -> Response:
     """The single place an :class:`OktaError` becomes an HTTP answer."""
     if error.status >= 500:
         log.warning("okta: answering %s (%s) to %s %s", error.status, error.error, request.method, request.path)
-    if is_page_navigation() and isinstance(error, SessionEnded) and error.provider is not None:
+    page = is_page_navigation()
+    if page and isinstance(error, SessionEnded) and error.provider is not None:
         login = url_for(provider_state(error.provider).endpoint("login"), next=relative_request_url())
         response = redirect(login)  # as the decorators do: sign in again, back to this page
-    elif is_page_navigation():
+    elif page:
         leave_unloaded_user_anonymous()  # the page's layout may read current_user: no store behind it
         failed = active_state() or provider_state()  # its "Sign in again" link
         response = Response(render_template("okta/error.html", error=error, provider=failed.name),
