@@ -209,7 +209,7 @@ class ServerSideTokenStore:
                     added = self.redis.set(self.redis_key(key), self.cache.serializer.dumps(sealed),
                                            ex=self.lifetime, nx=True)
                 else:
-                    with self._exclusive(f"refresh-{lock_digest(handle)}"):
+                    with self._exclusive(sign_in_lock(handle)):
                         added = self.cache.add(key, sealed, timeout=self.lifetime)
             if added:
                 return handle
@@ -238,7 +238,7 @@ class ServerSideTokenStore:
                 return self._replace_watched(key, handle, loaded, sealed)
             if self.lock_dir is None:
                 return self._replace_if_holding(key, handle, loaded, sealed)
-            lock = self._file_lock(f"refresh-{lock_digest(handle)}", timeout=0)
+            lock = self._file_lock(sign_in_lock(handle), timeout=0)
             try:
                 lock.acquire()
             except Timeout:
@@ -331,7 +331,7 @@ class ServerSideTokenStore:
             finally:
                 release_quietly(lock, self.lock_timeout)
         elif self.lock_dir is not None:
-            with self._exclusive(f"refresh-{lock_digest(handle)}"):
+            with self._exclusive(sign_in_lock(handle)):
                 yield
         else:
             yield
@@ -374,7 +374,7 @@ class ServerSideTokenStore:
                 pipeline.execute()
                 return
             for name in names:
-                with self._exclusive(name.replace(":", "-")):
+                with self._exclusive(index_lock(name)):
                     self.cache.set(name, [*(self.cache.get(name) or []), entry], timeout=self.lifetime)
 
     def delete_indexed(self, names: list[str]) -> int:
@@ -398,7 +398,7 @@ class ServerSideTokenStore:
                 return len(entries)
             ended: set[str] = set()
             for name in names:
-                with self._exclusive(name.replace(":", "-")):
+                with self._exclusive(index_lock(name)):
                     entries = sorted(set(self.cache.get(name) or []) - ended)
                     if entries:
                         self.delete_entries(entries)
@@ -410,6 +410,16 @@ class ServerSideTokenStore:
 def lock_digest(handle: str) -> str:
     """What names a sign-in's lock: a digest of its handle (never the handle itself)."""
     return hashlib.sha256(handle.encode()).hexdigest()[:32]
+
+
+def sign_in_lock(handle: str) -> str:
+    """The name of a sign-in's lock in a store without Redis (refreshes, new entries, replacements)."""
+    return f"refresh-{lock_digest(handle)}"
+
+
+def index_lock(name: str) -> str:
+    """The name of a logout index's lock in a store without Redis (a file name: no ``:``)."""
+    return name.replace(":", "-")
 
 
 def release_quietly(lock: Any, timeout: float) -> None:
