@@ -99,8 +99,7 @@ class SingleFlight(Generic[T]):
             with self._lock:
                 call.waiting -= 1
         with self._lock:
-            if call.keep_until is not None:  # taken late: remembered as if it had just finished
-                call.keep_until = min(call.keep_until, time.monotonic() + self.remember)
+            self._taken(call)
         return result
 
     def finished(self, key: Hashable) -> T | None:
@@ -111,8 +110,13 @@ class SingleFlight(Generic[T]):
             call = self._calls.get(key)
             if call is None or call.keep_until is None:
                 return None
-            call.keep_until = min(call.keep_until, time.monotonic() + self.remember)
+            self._taken(call)
         return call.future.result()
+
+    def _taken(self, call: _Call[T]) -> None:
+        """A result taken late is remembered as if it had just finished (under the lock)."""
+        if call.keep_until is not None:
+            call.keep_until = min(call.keep_until, time.monotonic() + self.remember)
 
     def _start(self, key: Hashable, call: _Call[T], fn: Callable[[], T]) -> None:
         """Run the call in the background, or fail it (for every caller) when no thread is free."""
